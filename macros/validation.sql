@@ -1,0 +1,142 @@
+{#-
+    Var access with compile-time validation. Models read vars only through these getters, so a bad
+    value stops the build while dbt parses the project, with a message naming the var, the value
+    and what is allowed, and no value reaches SQL unvalidated.
+-#}
+
+{% macro _crm_var_error(name, value, allowed) %}
+    {{ exceptions.raise_compiler_error(
+        "Invalid value for var '" ~ name ~ "': " ~ (("'" ~ value ~ "'") if value is string else (value | string)) ~ ". Allowed: " ~ allowed ~ "."
+    ) }}
+{% endmacro %}
+
+{% macro get_period() %}
+    {% set allowed = ['day', 'week', 'month', 'quarter', 'year'] %}
+    {% set value = var('crm_period', 'month') %}
+    {% if value is not string or (value | lower | trim) not in allowed %}
+        {{ crm_retention._crm_var_error('crm_period', value, allowed | join(' | ')) }}
+    {% endif %}
+    {{ return(value | lower | trim) }}
+{% endmacro %}
+
+{% macro _crm_positive_int(name, default, maximum) %}
+    {% set value = var(name, default) %}
+    {% set text = value | string | trim %}
+    {% if value is boolean or not modules.re.fullmatch('[0-9]+', text) or (text | int) < 1 or (text | int) > maximum %}
+        {{ crm_retention._crm_var_error(name, value, 'a whole number of days from 1 to ' ~ maximum) }}
+    {% endif %}
+    {{ return(text | int) }}
+{% endmacro %}
+
+{% macro get_churn_window_days() %}
+    {{ return(crm_retention._crm_positive_int('crm_churn_window_days', 90, 3650)) }}
+{% endmacro %}
+
+{% macro get_at_risk_days() %}
+    {% set at_risk_days = crm_retention._crm_positive_int('crm_at_risk_days', 60, 3650) %}
+    {% set window_days = crm_retention.get_churn_window_days() %}
+    {% if at_risk_days >= window_days %}
+        {{ crm_retention._crm_var_error(
+            'crm_at_risk_days', at_risk_days,
+            'a whole number of days smaller than crm_churn_window_days (' ~ window_days ~ '), or no customer could ever be at risk'
+        ) }}
+    {% endif %}
+    {{ return(at_risk_days) }}
+{% endmacro %}
+
+{#- The as-of date as a validated 'YYYY-MM-DD' string, or none when the data decides. -#}
+{% macro get_as_of_date() %}
+    {% set value = var('crm_as_of_date', none) %}
+    {% if value is none or (value is string and value | trim == '') %}
+        {{ return(none) }}
+    {% endif %}
+    {% set text = value | string | trim %}
+    {% set match = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})', text) %}
+    {% set allowed = 'a date written YYYY-MM-DD that exists on the calendar, or null for the latest counted order date' %}
+    {% if not match %}
+        {{ crm_retention._crm_var_error('crm_as_of_date', value, allowed) }}
+    {% endif %}
+    {% set year = match.group(1) | int %}
+    {% set month = match.group(2) | int %}
+    {% set day = match.group(3) | int %}
+    {% set is_leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 %}
+    {% set month_days = [31, 29 if is_leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] %}
+    {% if year < 1900 or month < 1 or month > 12 or day < 1 or day > month_days[month - 1] %}
+        {{ crm_retention._crm_var_error('crm_as_of_date', value, allowed) }}
+    {% endif %}
+    {{ return(text) }}
+{% endmacro %}
+
+{#- A status list, trimmed and lower-cased; statuses become SQL literals, so only plain words pass. -#}
+{% macro get_status_list(kind) %}
+    {% set name = 'crm_' ~ kind ~ '_statuses' %}
+    {% set defaults = {
+        'counted': ['completed', 'shipped', 'delivered', 'paid', 'placed'],
+        'ignored': ['cancelled', 'canceled', 'failed', 'pending', 'test', 'returned', 'refunded', 'draft'],
+    } %}
+    {% set value = var(name, defaults[kind]) %}
+    {% set allowed = 'a list of statuses, each letters, digits, spaces, _ or -, e.g. ' ~ (defaults[kind] | join(', ')) %}
+    {% if value is string or value is mapping or value is not iterable %}
+        {{ crm_retention._crm_var_error(name, value, allowed) }}
+    {% endif %}
+    {% set statuses = [] %}
+    {% for status in value %}
+        {% if status is not string or not modules.re.fullmatch('[a-z0-9 _-]+', status | trim | lower) %}
+            {{ crm_retention._crm_var_error(name, value, allowed) }}
+        {% endif %}
+        {% do statuses.append(status | trim | lower) %}
+    {% endfor %}
+    {% if kind == 'counted' and statuses | length == 0 %}
+        {{ crm_retention._crm_var_error(name, value, 'at least one status: ' ~ allowed) }}
+    {% endif %}
+    {{ return(statuses) }}
+{% endmacro %}
+
+{% macro get_status_lists() %}
+    {% set counted = crm_retention.get_status_list('counted') %}
+    {% set ignored = crm_retention.get_status_list('ignored') %}
+    {% set both = [] %}
+    {% for status in counted if status in ignored %}
+        {% do both.append(status) %}
+    {% endfor %}
+    {% if both %}
+        {{ crm_retention._crm_var_error(
+            'crm_ignored_statuses', ignored,
+            'statuses that are not also in crm_counted_statuses (both list ' ~ (both | join(', ')) ~ ')'
+        ) }}
+    {% endif %}
+    {{ return({'counted': counted, 'ignored': ignored}) }}
+{% endmacro %}
+
+{% macro get_flag(name, default) %}
+    {% set value = var(name, default) %}
+    {% if value is boolean %}
+        {{ return(value) }}
+    {% elif value is string and value | trim | lower in ['true', 'false'] %}
+        {{ return(value | trim | lower == 'true') }}
+    {% endif %}
+    {{ crm_retention._crm_var_error(name, value, 'true or false') }}
+{% endmacro %}
+
+{#- Relation names come from vars; only plain identifiers are accepted. -#}
+{% macro get_identifier_var(name, default) %}
+    {% set value = var(name, default) %}
+    {% if value is none %}
+        {{ return(default) }}
+    {% endif %}
+    {% if value is not string or not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_$-]*', value | trim) %}
+        {{ crm_retention._crm_var_error(name, value, 'a plain identifier: letters, digits, _, $ or -, starting with a letter or _') }}
+    {% endif %}
+    {{ return(value | trim) }}
+{% endmacro %}
+
+{#- Touches every var once, so that any bad value fails the parse even if no model reads it yet. -#}
+{% macro validate_vars() %}
+    {% do crm_retention.get_period() %}
+    {% do crm_retention.get_at_risk_days() %}
+    {% do crm_retention.get_as_of_date() %}
+    {% do crm_retention.get_status_lists() %}
+    {% do crm_retention.get_flag('crm_using_nps', true) %}
+    {% do crm_retention.get_flag('crm_using_marketing_spend', true) %}
+    {% do crm_retention.get_flag('crm_using_demo_data', false) %}
+{% endmacro %}

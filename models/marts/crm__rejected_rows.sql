@@ -1,0 +1,39 @@
+{#- One row per rejected raw row, from every source, with the reason and the raw values. -#}
+{%- set sources = ['orders', 'customers'] -%}
+{%- if var('crm_using_nps', true) -%}{%- do sources.append('nps_responses') -%}{%- endif -%}
+{%- if var('crm_using_marketing_spend', true) -%}{%- do sources.append('marketing_spend') -%}{%- endif -%}
+
+with
+
+rejected as (
+
+    {% for source_table in sources %}
+    select
+        '{{ source_table }}' as source_table,
+        raw_key,
+        rejection_reason,
+        raw_values
+    from {{ ref('base_crm__' ~ source_table) }}
+    where rejection_reason is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat([
+            'source_table',
+            "':'",
+            'cast(row_number() over (partition by source_table order by raw_key, rejection_reason, raw_values) as ' ~ dbt.type_string() ~ ')',
+        ]) }} as rejected_row_id,
+        source_table,
+        raw_key,
+        rejection_reason,
+        raw_values
+    from rejected
+
+)
+
+select * from final

@@ -1,0 +1,25 @@
+with
+
+customers as (
+
+    select * from {{ ref('base_crm__customers') }}
+    where rejection_reason is null
+
+),
+
+final as (
+
+    select
+        customer_id,
+        email,
+        first_name,
+        last_name,
+        country,
+        acquisition_channel,
+        created_at,
+        updated_at
+    from customers
+
+)
+
+select * from final

@@ -1,0 +1,42 @@
+{#-
+    Orders that passed cleaning, one row per order_id. Reads the customers' base model (not the
+    customers staging view) to flag guest checkouts without chaining staging models.
+-#}
+with
+
+orders as (
+
+    select * from {{ ref('base_crm__orders') }}
+    where rejection_reason is null
+
+),
+
+customers as (
+
+    select customer_id from {{ ref('base_crm__customers') }}
+    where rejection_reason is null
+
+),
+
+final as (
+
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.ordered_at,
+        orders.order_date,
+        orders.status,
+        orders.status_class,
+        orders.amount,
+        orders.refunded_amount,
+        orders.net_revenue,
+        orders.currency,
+        orders.updated_at,
+        customers.customer_id is not null as has_customer_record
+    from orders
+    left join customers
+        on orders.customer_id = customers.customer_id
+
+)
+
+select * from final
