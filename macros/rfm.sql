@@ -1,0 +1,29 @@
+{#-
+    Named RFM segments from the three 1-5 scores (5 best). The first matching rule wins. To use
+    your own mapping, override it through dispatch: define `<your_project>__rfm_segment` (or
+    `default__rfm_segment` in your project) and add
+        dispatch: [{macro_namespace: crm_retention, search_order: [your_project, crm_retention]}]
+    to your dbt_project.yml.
+-#}
+{% macro rfm_segment(recency_score, frequency_score, monetary_score) %}
+    {{ return(adapter.dispatch('rfm_segment', 'crm_retention')(recency_score, frequency_score, monetary_score)) }}
+{% endmacro %}
+
+{% macro default__rfm_segment(r, f, m) -%}
+    case
+        when {{ r }} >= 4 and {{ f }} >= 4 and {{ m }} >= 4 then 'champions'
+        when {{ r }} <= 2 and {{ f }} >= 4 and {{ m }} >= 4 then 'cant_lose'
+        when {{ r }} >= 3 and {{ f }} >= 4 then 'loyal'
+        when {{ r }} <= 2 and {{ f }} >= 3 then 'at_risk'
+        when {{ r }} >= 4 and {{ f }} <= 1 then 'new'
+        when {{ r }} >= 4 and {{ f }} <= 3 then 'potential_loyalists'
+        when {{ r }} = 3 and {{ f }} <= 3 then 'need_attention'
+        when {{ r }} = 2 and {{ f }} <= 2 then 'hibernating'
+        when {{ r }} = 1 and {{ f }} <= 2 then 'lost'
+    end
+{%- endmacro %}
+
+{#- Every segment the default mapping can give, for accepted_values tests and docs. -#}
+{% macro rfm_segments() %}
+    {{ return(['champions', 'cant_lose', 'loyal', 'at_risk', 'new', 'potential_loyalists', 'need_attention', 'hibernating', 'lost']) }}
+{% endmacro %}

@@ -1,0 +1,40 @@
+{#-
+    One row: the as-of date of every metric (crm_as_of_date, or else the latest counted order
+    date) and the first counted order date on or before it, where the period spine starts.
+-#}
+{%- set as_of_date = crm_retention.get_as_of_date() -%}
+
+with
+
+counted_orders as (
+
+    select order_date from {{ ref('stg_crm__orders') }}
+    where status_class = 'counted'
+
+),
+
+as_of as (
+
+    select
+        {% if as_of_date -%}
+        cast('{{ as_of_date }}' as date)
+        {%- else -%}
+        max(order_date)
+        {%- endif %} as as_of_date
+    from counted_orders
+
+),
+
+final as (
+
+    select
+        as_of.as_of_date,
+        min(counted_orders.order_date) as first_order_date
+    from as_of
+    left join counted_orders
+        on counted_orders.order_date <= as_of.as_of_date
+    group by as_of.as_of_date
+
+)
+
+select * from final

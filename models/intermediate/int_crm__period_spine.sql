@@ -1,0 +1,56 @@
+{#-
+    One row per period from the first counted order's period to the as-of period, at the
+    crm_period grain, with a 0-based period_index so "k periods later" is index arithmetic.
+-#}
+
+with
+
+as_of as (
+
+    select * from {{ ref('int_crm__as_of') }}
+
+),
+
+integers as (
+
+    {{ crm_retention.integers(5) }}
+
+),
+
+days as (
+
+    select {{ crm_retention.add_days('as_of.first_order_date', 'integers.n') }} as calendar_date
+    from as_of
+    inner join integers
+        on integers.n <= {{ crm_retention.days_between('as_of.first_order_date', 'as_of.as_of_date') }}
+
+),
+
+periods as (
+
+    select distinct {{ crm_retention.period_start('calendar_date') }} as period_start
+    from days
+
+),
+
+final as (
+
+    select
+        periods.period_start,
+        {{ crm_retention.period_end('periods.period_start') }} as period_end,
+        {{ crm_retention.next_period_start('periods.period_start') }} as next_period_start,
+        row_number() over (order by periods.period_start) - 1 as period_index,
+        as_of.as_of_date,
+        {{ crm_retention.period_end('periods.period_start') }} <= as_of.as_of_date as is_complete_period,
+        -- The day a period is measured on: its last day, or the as-of date for the current one.
+        case
+            when {{ crm_retention.period_end('periods.period_start') }} <= as_of.as_of_date
+                then {{ crm_retention.period_end('periods.period_start') }}
+            else as_of.as_of_date
+        end as closing_date
+    from periods
+    cross join as_of
+
+)
+
+select * from final

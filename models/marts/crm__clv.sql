@@ -1,0 +1,98 @@
+{#-
+    Customer lifetime value: historical net revenue to the as-of date, and, with marketing spend
+    enabled, the acquisition cost of the customer's channel in their cohort period (spend over
+    the customers that channel acquired then) and net CLV. Null, not zero, without spend.
+-#}
+{%- set using_spend = crm_retention.get_flag('crm_using_marketing_spend', true) -%}
+
+with
+
+cohorts as (
+
+    select * from {{ ref('int_crm__customer_cohorts') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_crm__customers') }}
+
+),
+
+acquired as (
+
+    select
+        cohorts.customer_id,
+        cohorts.cohort_period,
+        customers.acquisition_channel,
+        cohorts.net_revenue as historical_clv
+    from cohorts
+    left join customers
+        on cohorts.customer_id = customers.customer_id
+
+),
+
+{% if using_spend %}
+spend as (
+
+    select
+        channel,
+        {{ crm_retention.period_start('spent_on') }} as period_start,
+        sum(amount) as spend
+    from {{ ref('stg_crm__marketing_spend') }}
+    group by 1, 2
+
+),
+
+channel_cohorts as (
+
+    select
+        acquisition_channel,
+        cohort_period,
+        count(*) as acquired_customers
+    from acquired
+    where acquisition_channel is not null
+    group by acquisition_channel, cohort_period
+
+),
+
+acquisition_costs as (
+
+    select
+        channel_cohorts.acquisition_channel,
+        channel_cohorts.cohort_period,
+        spend.spend / channel_cohorts.acquired_customers as acquisition_cost
+    from channel_cohorts
+    inner join spend
+        on
+            channel_cohorts.acquisition_channel = spend.channel
+            and channel_cohorts.cohort_period = spend.period_start
+
+),
+{% endif %}
+
+final as (
+
+    select
+        acquired.customer_id,
+        acquired.cohort_period,
+        acquired.acquisition_channel,
+        acquired.historical_clv,
+        {% if using_spend -%}
+        acquisition_costs.acquisition_cost,
+        acquired.historical_clv - acquisition_costs.acquisition_cost as net_clv
+        {%- else -%}
+        cast(null as {{ crm_retention.type_money() }}) as acquisition_cost,
+        cast(null as {{ crm_retention.type_money() }}) as net_clv
+        {%- endif %}
+    from acquired
+    {% if using_spend -%}
+    left join acquisition_costs
+        on
+            acquired.acquisition_channel = acquisition_costs.acquisition_channel
+            and acquired.cohort_period = acquisition_costs.cohort_period
+    {%- endif %}
+
+)
+
+select * from final

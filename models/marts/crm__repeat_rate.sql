@@ -1,0 +1,60 @@
+{#- Repeat purchasing within each period (SPEC section 4). -#}
+
+with
+
+spine as (
+
+    select * from {{ ref('int_crm__period_spine') }}
+
+),
+
+customer_periods as (
+
+    select * from {{ ref('int_crm__customer_periods') }}
+
+),
+
+cohorts as (
+
+    select * from {{ ref('int_crm__customer_cohorts') }}
+
+),
+
+period_customers as (
+
+    select
+        customer_periods.period_start,
+        count(*) as customers,
+        sum(customer_periods.orders) as orders,
+        sum(case when customer_periods.orders >= 2 then 1 else 0 end) as repeat_customers,
+        sum(case when cohorts.cohort_period < customer_periods.period_start then 1 else 0 end) as returning_customers
+    from customer_periods
+    inner join cohorts
+        on customer_periods.customer_id = cohorts.customer_id
+    group by customer_periods.period_start
+
+),
+
+final as (
+
+    select
+        spine.period_start,
+        spine.period_end,
+        spine.is_complete_period,
+        coalesce(period_customers.customers, 0) as customers,
+        coalesce(period_customers.orders, 0) as orders,
+        coalesce(period_customers.repeat_customers, 0) as repeat_customers,
+        {{ crm_retention.safe_divide('period_customers.repeat_customers', 'period_customers.customers') }}
+            as repeat_customer_rate,
+        coalesce(period_customers.returning_customers, 0) as returning_customers,
+        {{ crm_retention.safe_divide('period_customers.returning_customers', 'period_customers.customers') }}
+            as returning_customer_rate,
+        {{ crm_retention.safe_divide('period_customers.orders', 'period_customers.customers') }}
+            as purchase_frequency
+    from spine
+    left join period_customers
+        on spine.period_start = period_customers.period_start
+
+)
+
+select * from final
