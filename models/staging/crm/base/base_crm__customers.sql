@@ -26,7 +26,7 @@ parsed as (
         {{ crm_retention.raw_text('email') }} as email,
         {{ crm_retention.raw_text('first_name') }} as first_name,
         {{ crm_retention.raw_text('last_name') }} as last_name,
-        upper({{ crm_retention.raw_text('country') }}) as country,
+        {{ crm_retention.raw_text('country') }} as country,
         lower({{ crm_retention.raw_text('acquisition_channel') }}) as acquisition_channel,
         {{ crm_retention.raw_text('created_at') }} as created_at_text,
         {{ created_at.is_valid }} as is_created_at_valid,

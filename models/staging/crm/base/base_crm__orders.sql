@@ -35,7 +35,7 @@ parsed as (
         {{ crm_retention.raw_text('order_id') }} as order_id,
         {{ crm_retention.raw_text('customer_id') }} as customer_id,
         lower({{ crm_retention.raw_text('status') }}) as status,
-        upper({{ crm_retention.raw_text('currency') }}) as currency,
+        {{ crm_retention.raw_text('currency') }} as currency,
         {{ ordered_at.is_valid }} as is_ordered_at_valid,
         {{ ordered_at.utc }} as ordered_at,
         {{ amount.is_number }} as is_amount_number,

@@ -1,0 +1,1294 @@
+"""Independent Python reference implementation of the crm_retention marts.
+
+Written from ``SPEC.md`` (the metric contract) and ``docs/definitions.md`` only, without
+reference to the package's SQL, so that comparing the two is a real check. Every function
+names the definition it implements. Plain standard library: money is ``Decimal``, rates are
+``float`` (``None`` when the denominator is 0), dates are ``datetime.date``, timestamps are
+naive UTC ``datetime``.
+
+Two entry points:
+
+* ``clean(raw, today=..., counted_statuses=..., ignored_statuses=...) -> Cleaned``
+  stages the four raw sources and lists the rejected raw rows.
+* ``compute_marts(cleaned, period=..., as_of=..., churn_window_days=..., at_risk_days=...)``
+  returns ``{mart_name: [row dict, ...]}`` for every mart in ``MART_COLUMNS``.
+
+Choices made where the definitions leave room (each marked "Reading:" in the code):
+
+* Trimming uses Python ``str.strip()`` (all surrounding whitespace). Optional text attributes
+  (email, names, country, channel, currency) are trimmed too, blank becoming null.
+* A status present in both configured lists counts as ``counted``.
+* De-duplication tie-breaks compare the trimmed raw text of each remaining column,
+  latest (largest) first, missing last, in the column order of ``SOURCE_COLUMNS``.
+* Timestamps: the fraction may have 1 to 6 digits; ``T``/``Z`` must be upper case; a bare date
+  takes no offset; an offset may be at most 14:00 in total.
+* A blank ``refunded_amount`` / ``created_at`` counts as missing, not as invalid.
+* ``raw_key`` is the untrimmed raw id as text (null stays null); for spend a null part of
+  ``spent_on|channel`` is empty. ``raw_values`` lists the read columns present in the raw row,
+  in ``SOURCE_COLUMNS`` order, a null shown as ``name=``.
+* NPS ``score`` strings must be plain digits after trimming (``"9.0"`` is rejected); typed
+  numbers pass when they are whole.
+* "Acquired / started within the last W days" means ``as_of - start < W`` (the same half-open
+  window as activity).
+* ``acquisition_cost`` is null when the customer has no acquisition channel or the channel has
+  no spend row dated in the cohort period (the whole period, even past the as-of date).
+* The latest NPS response of a customer is taken among responses dated up to the as-of date;
+  response ids are compared as text for the tie-break.
+* ``is_at_risk`` is ``False`` (not null) for customers without a counted order.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Iterable, NamedTuple
+
+# --------------------------------------------------------------------------------------
+# Constants
+# --------------------------------------------------------------------------------------
+
+PERIODS = ("day", "week", "month", "quarter", "year")
+
+SOURCES = ("orders", "customers", "nps_responses", "marketing_spend")
+
+# definitions.md, "Raw inputs": the columns read from each raw table, in this order.
+SOURCE_COLUMNS: dict[str, list[str]] = {
+    "orders": ["order_id", "customer_id", "ordered_at", "status", "amount",
+               "refunded_amount", "currency", "updated_at"],
+    "customers": ["customer_id", "email", "first_name", "last_name", "country",
+                  "acquisition_channel", "created_at", "updated_at"],
+    "nps_responses": ["response_id", "customer_id", "responded_at", "score", "comment"],
+    "marketing_spend": ["spent_on", "channel", "amount"],
+}
+
+_PERIOD_COLUMNS = ["period_start", "period_end", "is_complete_period"]
+_RETENTION_COLUMNS = ["customers_at_start", "new_customers", "reactivated_customers",
+                      "churned_customers", "customers_at_end", "retained_customers",
+                      "retention_rate", "churn_rate", "survival_rate"]
+
+# definitions.md, "Marts and their columns".
+MART_COLUMNS: dict[str, list[str]] = {
+    "crm__retention": _PERIOD_COLUMNS + _RETENTION_COLUMNS,
+    "crm__cohort_retention": ["cohort_period", "periods_since_acquisition", "period_start",
+                              "is_complete_period", "cohort_size", "active_customers",
+                              "retention_rate", "orders", "revenue",
+                              "cumulative_revenue_per_customer"],
+    "crm__churn": ["customer_id", "churned_on", "period_start", "spell_number",
+                   "spell_started_on", "last_order_date", "spell_orders", "spell_revenue",
+                   "lifetime_orders", "lifetime_revenue"],
+    "crm__repeat_rate": _PERIOD_COLUMNS + ["customers", "orders", "repeat_customers",
+                                           "repeat_customer_rate", "returning_customers",
+                                           "returning_customer_rate", "purchase_frequency"],
+    "crm__aov": _PERIOD_COLUMNS + ["orders", "revenue", "aov", "new_customer_orders",
+                                   "new_customer_revenue", "new_customer_aov",
+                                   "returning_customer_orders", "returning_customer_revenue",
+                                   "returning_customer_aov"],
+    "crm__revenue_retention": _PERIOD_COLUMNS + ["starting_revenue", "new_revenue",
+                                                 "reactivated_revenue", "expansion_revenue",
+                                                 "contraction_revenue", "churned_revenue",
+                                                 "ending_revenue", "gross_revenue_retention",
+                                                 "net_revenue_retention", "revenue_churn_rate"],
+    "crm__nps": _PERIOD_COLUMNS + ["responses", "promoters", "passives", "detractors", "nps"],
+    "crm__clv": ["customer_id", "cohort_period", "acquisition_channel", "historical_clv",
+                 "acquisition_cost", "net_clv"],
+    "crm__customers": ["customer_id", "email", "first_name", "last_name", "country",
+                       "acquisition_channel", "created_at", "has_customer_record",
+                       "cohort_period", "first_order_date", "last_order_date", "orders",
+                       "net_revenue", "aov", "days_since_last_order", "is_active",
+                       "lifecycle_status", "is_at_risk", "recency_score", "frequency_score",
+                       "monetary_score", "rfm_score", "rfm_segment", "latest_nps_score",
+                       "latest_nps_responded_at"],
+    "crm__kpis": _PERIOD_COLUMNS + _RETENTION_COLUMNS + [
+        "orders", "revenue", "aov", "repeat_customer_rate", "purchase_frequency",
+        "gross_revenue_retention", "net_revenue_retention", "nps", "formula_clv"],
+    "crm__rejected_rows": ["source_table", "raw_key", "rejection_reason", "raw_values"],
+}
+
+ZERO = Decimal(0)
+
+
+# --------------------------------------------------------------------------------------
+# Results of cleaning
+# --------------------------------------------------------------------------------------
+
+class Rejected(NamedTuple):
+    """One row of crm__rejected_rows (without raw_values, which lives in Cleaned.rejected_rows)."""
+    source_table: str
+    raw_key: str | None
+    rejection_reason: str
+
+
+@dataclass
+class Cleaned:
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    nps_responses: list[dict[str, Any]] = field(default_factory=list)
+    marketing_spend: list[dict[str, Any]] = field(default_factory=list)
+    # (source_table, raw_key, rejection_reason), one per rejected raw row
+    rejected: list[Rejected] = field(default_factory=list)
+    # the same rows as crm__rejected_rows dicts, with raw_values
+    rejected_rows: list[dict[str, Any]] = field(default_factory=list)
+    today: date | None = None
+
+    def staged(self, source: str) -> list[dict[str, Any]]:
+        return getattr(self, source)
+
+    def rejected_for(self, source: str) -> list[Rejected]:
+        return [r for r in self.rejected if r.source_table == source]
+
+
+# --------------------------------------------------------------------------------------
+# Parsing helpers (definitions.md, "Accepted shapes")
+# --------------------------------------------------------------------------------------
+
+def _is_missing(value: Any) -> bool:
+    """Null, NaN/NaT, or a string that is empty after trimming."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(value != value)  # NaN, NaT
+    except TypeError:  # pandas.NA: its truth value is ambiguous
+        return True
+
+
+def _text(value: Any) -> str | None:
+    """A raw value as text, the way a cast to varchar shows it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return repr(float(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _trimmed_text(value: Any) -> str | None:
+    """Trimmed raw text; empty counts as missing."""
+    if _is_missing(value):
+        return None
+    return _text(value).strip()
+
+
+def identifier(value: Any) -> str | None:
+    """Cleaning: "Identifiers are trimmed; an empty string counts as missing."""
+    return _trimmed_text(value)
+
+
+_TIMESTAMP_RE = re.compile(
+    # Reading: fraction of 1-6 digits; upper-case T and Z only; a bare date takes no offset.
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+    r"(?:[T ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,6}))?)?"
+    r"(?P<offset>Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+
+MAX_OFFSET_MINUTES = 14 * 60
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Accepted shapes, timestamps: returns the naive UTC datetime, or None when not accepted.
+
+    Typed values skip parsing: a datetime is taken as UTC (an aware one is converted to UTC),
+    a date is its midnight.
+    """
+    if _is_missing(value):
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return datetime(value.year, value.month, value.day, value.hour, value.minute,
+                        value.second, value.microsecond)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        return None
+    match = _TIMESTAMP_RE.fullmatch(value.strip())
+    if match is None:
+        return None
+    g = match.groupdict()
+    fraction = (g["fraction"] or "").ljust(6, "0")
+    try:
+        # datetime() enforces: the date exists, hours 00-23, minutes and seconds 00-59.
+        local = datetime(int(g["year"]), int(g["month"]), int(g["day"]),
+                         int(g["hour"] or 0), int(g["minute"] or 0), int(g["second"] or 0),
+                         int(fraction))
+    except ValueError:
+        return None
+    offset = g["offset"]
+    if offset is None or offset == "Z":
+        return local  # a value without an offset is UTC
+    sign = 1 if offset[0] == "+" else -1
+    digits = offset[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if minutes > 59 or hours * 60 + minutes > MAX_OFFSET_MINUTES:
+        return None
+    try:
+        return local - sign * timedelta(hours=hours, minutes=minutes)
+    except OverflowError:
+        return None
+
+
+_AMOUNT_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?|-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
+_CURRENCY_SYMBOLS = ("$", "€", "£", " ")
+
+
+def parse_amount(value: Any) -> Decimal | None:
+    """Accepted shapes, amounts: the number, or None when missing or not in an accepted shape.
+
+    Sign is kept: the caller rejects negatives as negative_amount.
+    """
+    if _is_missing(value) or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, numbers.Integral):
+        return Decimal(int(value))
+    if isinstance(value, numbers.Real):
+        return Decimal(repr(float(value))) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    for symbol in _CURRENCY_SYMBOLS:
+        text = text.replace(symbol, "")
+    if _AMOUNT_RE.fullmatch(text) is None:
+        return None
+    return Decimal(text.replace(",", ""))
+
+
+def parse_score(value: Any) -> int | None:
+    """NPS rule 5: a whole number from 0 to 10, else None."""
+    if _is_missing(value) or isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        score = int(value)
+    elif isinstance(value, (numbers.Real, Decimal)):
+        if not math.isfinite(value) or value != int(value):
+            return None
+        score = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"[0-9]+", text) is None:  # Reading: "9.0", "+9" are not accepted
+            return None
+        score = int(text)
+    else:
+        return None
+    return score if 0 <= score <= 10 else None
+
+
+# --------------------------------------------------------------------------------------
+# Cleaning (definitions.md, "Cleaning (staging)")
+# --------------------------------------------------------------------------------------
+
+def _raw_values(source: str, row: dict[str, Any]) -> str:
+    """Row accounting: the raw columns as name=value pairs joined by '; '.
+
+    Reading: the read columns present in the raw row, in SOURCE_COLUMNS order, a null as empty.
+    """
+    pairs = []
+    for column in SOURCE_COLUMNS[source]:
+        if column in row:
+            text = _text(row[column])
+            pairs.append(f"{column}={'' if text is None else text}")
+    return "; ".join(pairs)
+
+
+def _raw_key(source: str, row: dict[str, Any]) -> str | None:
+    """Row accounting: raw_key is the raw id as text, or spent_on|channel for spend."""
+    if source == "marketing_spend":
+        return f"{_text(row.get('spent_on')) or ''}|{_text(row.get('channel')) or ''}"
+    id_column = {"orders": "order_id", "customers": "customer_id",
+                 "nps_responses": "response_id"}[source]
+    return _text(row.get(id_column))
+
+
+class _Rejections:
+    def __init__(self, cleaned: Cleaned):
+        self.cleaned = cleaned
+
+    def add(self, source: str, row: dict[str, Any], reason: str) -> None:
+        key = _raw_key(source, row)
+        self.cleaned.rejected.append(Rejected(source, key, reason))
+        self.cleaned.rejected_rows.append({
+            "source_table": source, "raw_key": key, "rejection_reason": reason,
+            "raw_values": _raw_values(source, row)})
+
+
+def _latest_first_text(value: Any) -> tuple[bool, str]:
+    """Sort key for "latest ... string": larger text is later; missing sorts last."""
+    text = _trimmed_text(value)
+    return (text is not None, text or "")
+
+
+def _latest_first_timestamp(value: Any) -> tuple[bool, datetime]:
+    """Sort key for "latest updated_at": missing or unparseable sorts last."""
+    parsed = parse_timestamp(value)
+    return (parsed is not None, parsed or datetime.min)
+
+
+def _deduplicate(source: str, keyed_rows: list[tuple[str, dict[str, Any]]], version_key,
+                 reason: str, rejections: _Rejections) -> list[tuple[str, dict[str, Any]]]:
+    """Duplicates rule: per id the row with the largest version_key survives; the others are
+    rejected with `reason`. Survivors keep the raw order of their first appearance."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for key, row in keyed_rows:
+        groups[key].append(row)
+    survivors = []
+    for key, rows in groups.items():
+        best = max(range(len(rows)), key=lambda i: version_key(rows[i]))
+        for i, row in enumerate(rows):
+            if i != best:
+                rejections.add(source, row, reason)
+        survivors.append((key, rows[best]))
+    return survivors
+
+
+def _other_values_key(row: dict[str, Any], columns: Iterable[str]) -> tuple:
+    # Reading of "then the other raw values": each column's trimmed text, latest first.
+    return tuple(_latest_first_text(row.get(c)) for c in columns)
+
+
+def _timestamp_reason(parsed: datetime | None, today: date) -> str | None:
+    """invalid_timestamp / future_timestamp: after the day the build runs (UTC)."""
+    if parsed is None:
+        return "invalid_timestamp"
+    if parsed.date() > today:
+        return "future_timestamp"
+    return None
+
+
+def _amount_reason(amount: Decimal | None) -> str | None:
+    """invalid_amount (missing or not a number) / negative_amount (below zero)."""
+    if amount is None:
+        return "invalid_amount"
+    if amount < 0:
+        return "negative_amount"
+    return None
+
+
+def _optional_text(value: Any) -> str | None:
+    """Reading: optional text attributes are trimmed; blank is null."""
+    return _trimmed_text(value)
+
+
+def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
+                 ignored: set[str], rejections: _Rejections) -> list[dict[str, Any]]:
+    """definitions.md, Cleaning / Orders, rules 1-8 in order; first reason wins."""
+    source = "orders"
+    keyed = []
+    for row in rows:
+        order_id = identifier(row.get("order_id"))
+        if order_id is None:  # 1. missing_order_id
+            rejections.add(source, row, "missing_order_id")
+            continue
+        keyed.append((order_id, row))
+
+    # 2. duplicate_order_id: latest updated_at, then latest ordered_at string, then the rest.
+    def version_key(row):
+        return (_latest_first_timestamp(row.get("updated_at")),
+                _latest_first_text(row.get("ordered_at")),
+                _other_values_key(row, ["customer_id", "status", "amount",
+                                        "refunded_amount", "currency"]))
+
+    staged = []
+    for order_id, row in _deduplicate(source, keyed, version_key, "duplicate_order_id",
+                                      rejections):
+        customer_id = identifier(row.get("customer_id"))
+        if customer_id is None:  # 3.
+            rejections.add(source, row, "missing_customer_id")
+            continue
+        ordered_at = parse_timestamp(row.get("ordered_at"))
+        reason = _timestamp_reason(ordered_at, today)  # 4. and 5.
+        if reason:
+            rejections.add(source, row, reason)
+            continue
+        status = (_trimmed_text(row.get("status")) or "").lower()
+        if status and status in counted:  # 6. (Reading: counted wins if in both lists)
+            status_class = "counted"
+        elif status and status in ignored:
+            status_class = "ignored"
+        else:
+            rejections.add(source, row, "unknown_status")
+            continue
+        amount = parse_amount(row.get("amount"))
+        reason = _amount_reason(amount)  # 7.
+        if reason:
+            rejections.add(source, row, reason)
+            continue
+        refunded_raw = row.get("refunded_amount")
+        refunded = None
+        # 8. present but not a number, or below zero (Reading: blank is not present)
+        if not _is_missing(refunded_raw):
+            refunded = parse_amount(refunded_raw)
+            if refunded is None or refunded < 0:
+                rejections.add(source, row, "invalid_refunded_amount")
+                continue
+        # net_revenue = greatest(amount - coalesce(refunded_amount, 0), 0)
+        net_revenue = max(amount - (refunded if refunded is not None else ZERO), ZERO)
+        staged.append({
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "ordered_at": ordered_at,
+            "order_date": ordered_at.date(),
+            "status": status,
+            "status_class": status_class,
+            "amount": amount,
+            "refunded_amount": refunded,
+            "net_revenue": net_revenue,
+            "currency": _optional_text(row.get("currency")),
+            "updated_at": parse_timestamp(row.get("updated_at")),
+            "has_customer_record": None,  # filled once customers are staged
+        })
+    return staged
+
+
+def clean_customers(rows: list[dict[str, Any]], *, today: date,
+                    rejections: _Rejections) -> list[dict[str, Any]]:
+    """definitions.md, Cleaning / Customers, rules 1-3."""
+    source = "customers"
+    keyed = []
+    for row in rows:
+        customer_id = identifier(row.get("customer_id"))
+        if customer_id is None:  # 1.
+            rejections.add(source, row, "missing_customer_id")
+            continue
+        keyed.append((customer_id, row))
+
+    # 2. duplicate_customer_id: latest updated_at, then latest created_at string, then the rest.
+    def version_key(row):
+        return (_latest_first_timestamp(row.get("updated_at")),
+                _latest_first_text(row.get("created_at")),
+                _other_values_key(row, ["email", "first_name", "last_name", "country",
+                                        "acquisition_channel"]))
+
+    staged = []
+    for customer_id, row in _deduplicate(source, keyed, version_key, "duplicate_customer_id",
+                                         rejections):
+        created_raw = row.get("created_at")
+        created_at = None
+        if not _is_missing(created_raw):  # 3. only a present created_at is checked
+            created_at = parse_timestamp(created_raw)
+            reason = _timestamp_reason(created_at, today)
+            if reason:
+                rejections.add(source, row, reason)
+                continue
+        staged.append({
+            "customer_id": customer_id,
+            "email": _optional_text(row.get("email")),
+            "first_name": _optional_text(row.get("first_name")),
+            "last_name": _optional_text(row.get("last_name")),
+            "country": _optional_text(row.get("country")),
+            # Definitions: channels are trimmed and lower-cased in staging.
+            "acquisition_channel": _channel_key(row.get("acquisition_channel")),
+            "created_at": created_at,
+            "updated_at": parse_timestamp(row.get("updated_at")),
+        })
+    return staged
+
+
+def clean_nps_responses(rows: list[dict[str, Any]], *, today: date,
+                        rejections: _Rejections) -> list[dict[str, Any]]:
+    """definitions.md, Cleaning / NPS responses, rules 1-5."""
+    source = "nps_responses"
+    keyed = []
+    for row in rows:
+        response_id = identifier(row.get("response_id"))
+        if response_id is None:  # 1.
+            rejections.add(source, row, "missing_response_id")
+            continue
+        keyed.append((response_id, row))
+
+    # 2. duplicate_response_id: latest responded_at string, then the other values.
+    def version_key(row):
+        return (_latest_first_text(row.get("responded_at")),
+                _other_values_key(row, ["customer_id", "score", "comment"]))
+
+    staged = []
+    for response_id, row in _deduplicate(source, keyed, version_key, "duplicate_response_id",
+                                         rejections):
+        customer_id = identifier(row.get("customer_id"))
+        if customer_id is None:  # 3.
+            rejections.add(source, row, "missing_customer_id")
+            continue
+        responded_at = parse_timestamp(row.get("responded_at"))
+        reason = _timestamp_reason(responded_at, today)  # 4.
+        if reason:
+            rejections.add(source, row, reason)
+            continue
+        score = parse_score(row.get("score"))
+        if score is None:  # 5.
+            rejections.add(source, row, "invalid_score")
+            continue
+        staged.append({
+            "response_id": response_id,
+            "customer_id": customer_id,
+            "responded_at": responded_at,
+            "response_date": responded_at.date(),
+            "score": score,
+            "comment": _text(row.get("comment")),
+        })
+    return staged
+
+
+def clean_marketing_spend(rows: list[dict[str, Any]], *, today: date,
+                          rejections: _Rejections) -> list[dict[str, Any]]:
+    """definitions.md, Cleaning / Marketing spend, rules 1-3; no de-duplication."""
+    source = "marketing_spend"
+    staged = []
+    for row in rows:
+        spent_at = parse_timestamp(row.get("spent_on"))
+        reason = _timestamp_reason(spent_at, today)  # 1.
+        if reason:
+            rejections.add(source, row, reason)
+            continue
+        channel = identifier(row.get("channel"))
+        if channel is None:  # 2.
+            rejections.add(source, row, "missing_channel")
+            continue
+        amount = parse_amount(row.get("amount"))
+        reason = _amount_reason(amount)  # 3.
+        if reason:
+            rejections.add(source, row, reason)
+            continue
+        staged.append({"spent_on": spent_at.date(), "channel": channel.lower(), "amount": amount})
+    return staged
+
+
+def _status_list(statuses: Iterable[str]) -> set[str]:
+    return {s.strip().lower() for s in statuses if s is not None and s.strip()}
+
+
+def clean(raw: dict[str, list[dict[str, Any]]], *, today: date,
+          counted_statuses: list[str], ignored_statuses: list[str]) -> Cleaned:
+    """Stage every source; every raw row ends up staged or rejected (row accounting)."""
+    cleaned = Cleaned(today=today)
+    rejections = _Rejections(cleaned)
+    cleaned.customers = clean_customers(raw.get("customers") or [], today=today,
+                                        rejections=rejections)
+    cleaned.orders = clean_orders(raw.get("orders") or [], today=today,
+                                  counted=_status_list(counted_statuses),
+                                  ignored=_status_list(ignored_statuses),
+                                  rejections=rejections)
+    # Guest checkout: an order whose customer has no (staged) customer row is kept, flagged.
+    known = {c["customer_id"] for c in cleaned.customers}
+    for order in cleaned.orders:
+        order["has_customer_record"] = order["customer_id"] in known
+    cleaned.nps_responses = clean_nps_responses(raw.get("nps_responses") or [], today=today,
+                                                rejections=rejections)
+    cleaned.marketing_spend = clean_marketing_spend(raw.get("marketing_spend") or [],
+                                                    today=today, rejections=rejections)
+    return cleaned
+
+
+# --------------------------------------------------------------------------------------
+# Time (SPEC section 2, definitions.md "Time and the window model")
+# --------------------------------------------------------------------------------------
+
+def validate_period(period: str) -> None:
+    if period not in PERIODS:
+        raise ValueError(f"crm_period must be one of {', '.join(PERIODS)}; got {period!r}")
+
+
+def period_start(d: date, period: str) -> date:
+    """First day of the period containing d. Weeks start on Monday."""
+    if period == "day":
+        return d
+    if period == "week":
+        return d - timedelta(days=d.weekday())
+    if period == "month":
+        return date(d.year, d.month, 1)
+    if period == "quarter":
+        return date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
+    if period == "year":
+        return date(d.year, 1, 1)
+    validate_period(period)
+    raise AssertionError  # unreachable
+
+
+def _add_months(d: date, months: int) -> date:
+    index = d.year * 12 + (d.month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def next_period_start(start: date, period: str) -> date:
+    """A period is the half-open interval [period_start, next_period_start)."""
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    if period == "month":
+        return _add_months(start, 1)
+    if period == "quarter":
+        return _add_months(start, 3)
+    if period == "year":
+        return date(start.year + 1, 1, 1)
+    validate_period(period)
+    raise AssertionError  # unreachable
+
+
+def period_end(start: date, period: str) -> date:
+    """period_end: the last day of the period."""
+    return next_period_start(start, period) - timedelta(days=1)
+
+
+def period_spine(first_day: date, as_of: date, period: str) -> list[date]:
+    """Periods from the first counted order's period to the period containing the as-of date."""
+    starts = []
+    current, last = period_start(first_day, period), period_start(as_of, period)
+    while current <= last:
+        starts.append(current)
+        current = next_period_start(current, period)
+    return starts
+
+
+def as_of_date(cleaned: Cleaned, as_of: date | None) -> date | None:
+    """crm_as_of_date, or else the latest counted order date."""
+    if as_of is not None:
+        return as_of
+    days = [o["order_date"] for o in cleaned.orders if o["status_class"] == "counted"]
+    return max(days) if days else None
+
+
+def metric_orders(cleaned: Cleaned, as_of: date | None) -> list[dict[str, Any]]:
+    """Only counted orders enter metrics; orders after the as-of date are left out."""
+    if as_of is None:
+        return []
+    return [o for o in cleaned.orders
+            if o["status_class"] == "counted" and o["order_date"] <= as_of]
+
+
+# --------------------------------------------------------------------------------------
+# The window model (SPEC section 3; definitions.md "Spells")
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class Spell:
+    customer_id: str
+    spell_number: int
+    started_on: date          # first order day of the spell
+    last_order_date: date     # last order day of the spell
+    ends_on: date             # last order + W: the churn day (a churn only if <= as-of)
+    orders: int = 0
+    revenue: Decimal = ZERO
+    lifetime_orders: int = 0  # counted orders up to the spell's last order
+    lifetime_revenue: Decimal = ZERO
+
+
+def build_spells(orders: list[dict[str, Any]], window_days: int) -> dict[str, list[Spell]]:
+    """Spells: order days sorted; o2 opens a new spell when o2 >= o1 + W (o1 the previous day)."""
+    by_customer: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for order in orders:
+        by_customer[order["customer_id"]].append(order)
+    window = timedelta(days=window_days)
+    spells: dict[str, list[Spell]] = {}
+    for customer_id, customer_orders in by_customer.items():
+        customer_orders.sort(key=lambda o: o["order_date"])
+        customer_spells: list[Spell] = []
+        lifetime_orders, lifetime_revenue = 0, ZERO
+        for order in customer_orders:
+            day = order["order_date"]
+            current = customer_spells[-1] if customer_spells else None
+            if current is None or day >= current.last_order_date + window:
+                current = Spell(customer_id, len(customer_spells) + 1, day, day, day + window)
+                customer_spells.append(current)
+            current.last_order_date = day
+            current.ends_on = day + window
+            current.orders += 1
+            current.revenue += order["net_revenue"]
+            lifetime_orders += 1
+            lifetime_revenue += order["net_revenue"]
+            current.lifetime_orders = lifetime_orders
+            current.lifetime_revenue = lifetime_revenue
+        spells[customer_id] = customer_spells
+    return spells
+
+
+def is_active_on(customer_spells: list[Spell], day: date) -> bool:
+    """Active on day d: some spell with started_on <= d < last order + W."""
+    return any(s.started_on <= day < s.ends_on for s in customer_spells)
+
+
+# --------------------------------------------------------------------------------------
+# Shared model of one build
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class _Model:
+    period: str
+    as_of: date | None
+    window_days: int
+    at_risk_days: int
+    orders: list[dict[str, Any]]
+    spells: dict[str, list[Spell]]
+    spine: list[date]
+    first_order_date: dict[str, date]
+    last_order_date: dict[str, date]
+
+    def end_of(self, start: date) -> date:
+        return period_end(start, self.period)
+
+    def effective_end(self, start: date) -> date:
+        """The last day of P, or the as-of date for the current period."""
+        return min(self.end_of(start), self.as_of)
+
+    def period_columns(self, start: date) -> dict[str, Any]:
+        end = self.end_of(start)
+        return {"period_start": start, "period_end": end,
+                "is_complete_period": end <= self.as_of}
+
+    def period_of(self, d: date) -> date:
+        return period_start(d, self.period)
+
+
+def _build_model(cleaned: Cleaned, period: str, as_of: date | None, window_days: int,
+                 at_risk_days: int) -> _Model:
+    as_of = as_of_date(cleaned, as_of)
+    orders = metric_orders(cleaned, as_of)
+    first: dict[str, date] = {}
+    last: dict[str, date] = {}
+    for o in orders:
+        cid, d = o["customer_id"], o["order_date"]
+        first[cid] = min(first.get(cid, d), d)
+        last[cid] = max(last.get(cid, d), d)
+    spine = period_spine(min(first.values()), as_of, period) if first else []
+    return _Model(period, as_of, window_days, at_risk_days, orders,
+                  build_spells(orders, window_days), spine, first, last)
+
+
+def ratio(numerator, denominator) -> float | None:
+    """Rates are fractions; a rate whose denominator is 0 (or null) is null."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return float(Decimal(numerator) / Decimal(denominator))
+
+
+def money_ratio(numerator, denominator) -> Decimal | None:
+    """Money per unit (aov, revenue per customer), null when the denominator is 0."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return Decimal(numerator) / Decimal(denominator)
+
+
+# --------------------------------------------------------------------------------------
+# crm__retention (SPEC section 3 table)
+# --------------------------------------------------------------------------------------
+
+def retention_rows(m: _Model) -> list[dict[str, Any]]:
+    all_spells = [s for customer_spells in m.spells.values() for s in customer_spells]
+    rows = []
+    for start in m.spine:
+        end = m.effective_end(start)
+        day_before = start - timedelta(days=1)
+        at_start = {c for c, sp in m.spells.items() if is_active_on(sp, day_before)}   # S
+        at_end = {c for c, sp in m.spells.items() if is_active_on(sp, end)}            # E
+        new = sum(1 for s in all_spells if s.spell_number == 1 and start <= s.started_on <= end)
+        reactivated = sum(1 for s in all_spells
+                          if s.spell_number > 1 and start <= s.started_on <= end)
+        churned = sum(1 for s in all_spells if start <= s.ends_on <= end)  # ends_on <= as-of
+        retained = len(at_start & at_end)
+        s_count, e_count = len(at_start), len(at_end)
+        rows.append({
+            **m.period_columns(start),
+            "customers_at_start": s_count,
+            "new_customers": new,
+            "reactivated_customers": reactivated,
+            "churned_customers": churned,
+            "customers_at_end": e_count,
+            "retained_customers": retained,
+            "retention_rate": ratio(e_count - new, s_count),   # (E - N) / S
+            "churn_rate": ratio(churned, s_count),             # C / S
+            "survival_rate": ratio(retained, s_count),         # retained / S
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# crm__cohort_retention (SPEC section 4, "Cohort")
+# --------------------------------------------------------------------------------------
+
+def cohort_rows(m: _Model) -> list[dict[str, Any]]:
+    cohort_of = {c: m.period_of(d) for c, d in m.first_order_date.items()}
+    cohort_members: dict[date, set[str]] = defaultdict(set)
+    for c, cohort in cohort_of.items():
+        cohort_members[cohort].add(c)
+    # (cohort, period) -> customers with an order, orders, revenue
+    active: dict[tuple[date, date], set[str]] = defaultdict(set)
+    orders: dict[tuple[date, date], int] = defaultdict(int)
+    revenue: dict[tuple[date, date], Decimal] = defaultdict(lambda: ZERO)
+    for o in m.orders:
+        key = (cohort_of[o["customer_id"]], m.period_of(o["order_date"]))
+        active[key].add(o["customer_id"])
+        orders[key] += 1
+        revenue[key] += o["net_revenue"]
+    rows = []
+    for cohort in sorted(cohort_members):
+        size = len(cohort_members[cohort])
+        cumulative = ZERO
+        for k, start in enumerate(s for s in m.spine if s >= cohort):  # k = 0 .. as-of period
+            key = (cohort, start)
+            cumulative += revenue[key]
+            rows.append({
+                "cohort_period": cohort,
+                "periods_since_acquisition": k,
+                "period_start": start,
+                "is_complete_period": m.end_of(start) <= m.as_of,
+                "cohort_size": size,
+                "active_customers": len(active[key]),
+                "retention_rate": ratio(len(active[key]), size),
+                "orders": orders[key],
+                "revenue": revenue[key],
+                "cumulative_revenue_per_customer": money_ratio(cumulative, size),
+            })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# crm__churn (one row per churn event, churned_on <= as-of)
+# --------------------------------------------------------------------------------------
+
+def churn_rows(m: _Model) -> list[dict[str, Any]]:
+    rows = []
+    for customer_id in sorted(m.spells):
+        for s in m.spells[customer_id]:
+            if s.ends_on > m.as_of:
+                continue
+            rows.append({
+                "customer_id": customer_id,
+                "churned_on": s.ends_on,
+                "period_start": m.period_of(s.ends_on),
+                "spell_number": s.spell_number,
+                "spell_started_on": s.started_on,
+                "last_order_date": s.last_order_date,
+                "spell_orders": s.orders,
+                "spell_revenue": s.revenue,
+                "lifetime_orders": s.lifetime_orders,
+                "lifetime_revenue": s.lifetime_revenue,
+            })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# Per-period order facts shared by repeat rate, AOV, revenue retention
+# --------------------------------------------------------------------------------------
+
+def _orders_by_period(m: _Model) -> dict[date, list[dict[str, Any]]]:
+    grouped: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for o in m.orders:
+        grouped[m.period_of(o["order_date"])].append(o)
+    return grouped
+
+
+def _revenue_by_customer(orders: list[dict[str, Any]]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for o in orders:
+        totals[o["customer_id"]] += o["net_revenue"]
+    return totals
+
+
+# --------------------------------------------------------------------------------------
+# crm__repeat_rate (SPEC section 4, "Repeat rate")
+# --------------------------------------------------------------------------------------
+
+def repeat_rate_rows(m: _Model) -> list[dict[str, Any]]:
+    by_period = _orders_by_period(m)
+    rows = []
+    for start in m.spine:
+        counts: dict[str, int] = defaultdict(int)
+        for o in by_period.get(start, []):
+            counts[o["customer_id"]] += 1
+        customers = len(counts)
+        orders = sum(counts.values())
+        repeat = sum(1 for n in counts.values() if n >= 2)
+        returning = sum(1 for c in counts if m.first_order_date[c] < start)
+        rows.append({
+            **m.period_columns(start),
+            "customers": customers,
+            "orders": orders,
+            "repeat_customers": repeat,
+            "repeat_customer_rate": ratio(repeat, customers),
+            "returning_customers": returning,
+            "returning_customer_rate": ratio(returning, customers),
+            "purchase_frequency": ratio(orders, customers),
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# crm__aov (SPEC section 4, "AOV")
+# --------------------------------------------------------------------------------------
+
+def aov_rows(m: _Model) -> list[dict[str, Any]]:
+    by_period = _orders_by_period(m)
+    rows = []
+    for start in m.spine:
+        period_orders = by_period.get(start, [])
+        # new = the customer's first counted order is in the period
+        new = [o for o in period_orders if m.first_order_date[o["customer_id"]] >= start]
+        returning = [o for o in period_orders if m.first_order_date[o["customer_id"]] < start]
+        revenue = sum((o["net_revenue"] for o in period_orders), ZERO)
+        new_revenue = sum((o["net_revenue"] for o in new), ZERO)
+        returning_revenue = sum((o["net_revenue"] for o in returning), ZERO)
+        rows.append({
+            **m.period_columns(start),
+            "orders": len(period_orders),
+            "revenue": revenue,
+            "aov": money_ratio(revenue, len(period_orders)),
+            "new_customer_orders": len(new),
+            "new_customer_revenue": new_revenue,
+            "new_customer_aov": money_ratio(new_revenue, len(new)),
+            "returning_customer_orders": len(returning),
+            "returning_customer_revenue": returning_revenue,
+            "returning_customer_aov": money_ratio(returning_revenue, len(returning)),
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# crm__revenue_retention (SPEC section 4, "Revenue movements")
+# --------------------------------------------------------------------------------------
+
+def revenue_retention_rows(m: _Model) -> list[dict[str, Any]]:
+    by_period = _orders_by_period(m)
+    rows = []
+    previous: dict[str, Decimal] = {}  # r(P-1) per customer; empty before the first period
+    for start in m.spine:
+        current = _revenue_by_customer(by_period.get(start, []))
+        new = reactivated = expansion = contraction = churned = ZERO
+        for c in set(current) | set(previous):
+            r_now, r_before = current.get(c, ZERO), previous.get(c, ZERO)
+            is_new = m.period_of(m.first_order_date[c]) == start
+            if is_new:
+                new += r_now
+            elif r_now > 0 and r_before == 0:
+                reactivated += r_now
+            elif r_now > 0 and r_before > 0 and r_now > r_before:
+                expansion += r_now - r_before
+            elif r_now > 0 and r_before > 0 and r_now < r_before:
+                contraction += r_before - r_now
+            elif r_before > 0 and r_now == 0:
+                churned += r_before
+        starting = sum(previous.values(), ZERO)
+        ending = sum(current.values(), ZERO)
+        rows.append({
+            **m.period_columns(start),
+            "starting_revenue": starting,
+            "new_revenue": new,
+            "reactivated_revenue": reactivated,
+            "expansion_revenue": expansion,
+            "contraction_revenue": contraction,
+            "churned_revenue": churned,
+            "ending_revenue": ending,
+            "gross_revenue_retention": ratio(starting - contraction - churned, starting),
+            "net_revenue_retention": ratio(starting + expansion - contraction - churned,
+                                           starting),
+            "revenue_churn_rate": ratio(contraction + churned, starting),
+        })
+        previous = current
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# crm__nps (SPEC section 4, "NPS")
+# --------------------------------------------------------------------------------------
+
+def nps_bucket(score: int) -> str:
+    """Promoters 9-10, passives 7-8, detractors 0-6."""
+    if score >= 9:
+        return "promoter"
+    if score >= 7:
+        return "passive"
+    return "detractor"
+
+
+def nps_rows(m: _Model, responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_period: dict[date, list[int]] = defaultdict(list)
+    for r in responses if m.spine else []:
+        if r["response_date"] <= m.as_of:  # up to the as-of date
+            by_period[m.period_of(r["response_date"])].append(r["score"])
+    rows = []
+    for start in m.spine:
+        scores = by_period.get(start, [])
+        buckets = [nps_bucket(s) for s in scores]
+        promoters, passives = buckets.count("promoter"), buckets.count("passive")
+        detractors = buckets.count("detractor")
+        nps = ratio(100 * (promoters - detractors), len(scores))
+        rows.append({
+            **m.period_columns(start),
+            "responses": len(scores),
+            "promoters": promoters,
+            "passives": passives,
+            "detractors": detractors,
+            "nps": nps,
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# crm__clv (SPEC section 4, "CLV")
+# --------------------------------------------------------------------------------------
+
+def _channel_key(channel: str | None) -> str | None:
+    """Channels match after trimming and lower-casing."""
+    if channel is None or not channel.strip():
+        return None
+    return channel.strip().lower()
+
+
+def clv_rows(m: _Model, customers: list[dict[str, Any]],
+             spend: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    channel_of = {c["customer_id"]: c["acquisition_channel"] for c in customers}
+    revenue = _revenue_by_customer(m.orders)
+    cohort_of = {c: m.period_of(d) for c, d in m.first_order_date.items()}
+    # customers each channel acquired in each cohort period
+    acquired: dict[tuple[str, date], int] = defaultdict(int)
+    for c, cohort in cohort_of.items():
+        key = _channel_key(channel_of.get(c))
+        if key is not None:
+            acquired[(key, cohort)] += 1
+    # spend dated in the cohort period (Reading: the whole period)
+    spent: dict[tuple[str, date], Decimal] = {}
+    for s in spend:
+        key = (_channel_key(s["channel"]), m.period_of(s["spent_on"]))
+        spent[key] = spent.get(key, ZERO) + s["amount"]
+    rows = []
+    for c in sorted(m.first_order_date):
+        channel = channel_of.get(c)
+        key = (_channel_key(channel), cohort_of[c])
+        cost = None  # Reading: null without a channel or without spend rows for it then
+        if key[0] is not None and key in spent:
+            cost = spent[key] / Decimal(acquired[key])
+        historical = revenue[c]
+        rows.append({
+            "customer_id": c,
+            "cohort_period": cohort_of[c],
+            "acquisition_channel": channel,
+            "historical_clv": historical,
+            "acquisition_cost": cost,
+            "net_clv": None if cost is None else historical - cost,
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# RFM (definitions.md "RFM") and lifecycle (SPEC section 4)
+# --------------------------------------------------------------------------------------
+
+def ntile(n_rows: int, buckets: int = 5) -> list[int]:
+    """SQL ntile: bucket of each row in order; the first n mod b buckets get one row more."""
+    size, extra = divmod(n_rows, buckets)
+    result = []
+    for bucket in range(1, buckets + 1):
+        result.extend([bucket] * (size + (1 if bucket <= extra else 0)))
+    return result
+
+
+def _scores(items: list[tuple[Any, str]]) -> dict[str, int]:
+    """ntile(5) over items already sortable as (sort value, customer_id)."""
+    ordered = sorted(items)
+    return {cid: score for (_, cid), score in zip(ordered, ntile(len(ordered)))}
+
+
+def rfm_scores(recency_days: dict[str, int], frequency: dict[str, int],
+               monetary: dict[str, Decimal]) -> dict[str, tuple[int, int, int]]:
+    """recency: days since last order descending, then customer_id ascending (most recent = 5);
+    frequency / monetary: ascending, then customer_id ascending."""
+    r = _scores([(-days, cid) for cid, days in recency_days.items()])
+    f = _scores([(n, cid) for cid, n in frequency.items()])
+    mo = _scores([(v, cid) for cid, v in monetary.items()])
+    return {cid: (r[cid], f[cid], mo[cid]) for cid in recency_days}
+
+
+def rfm_segment(r: int, f: int, m: int) -> str:
+    """RFM segment; first match wins."""
+    if r >= 4 and f >= 4 and m >= 4:
+        return "champions"
+    if r <= 2 and f >= 4 and m >= 4:
+        return "cant_lose"
+    if r >= 3 and f >= 4:
+        return "loyal"
+    if r <= 2 and f >= 3:
+        return "at_risk"
+    if r >= 4 and f <= 1:
+        return "new"
+    if r >= 4 and f <= 3:
+        return "potential_loyalists"
+    if r == 3 and f <= 3:
+        return "need_attention"
+    if r == 2 and f <= 2:
+        return "hibernating"
+    if r == 1 and f <= 2:
+        return "lost"
+    raise ValueError(f"no RFM segment for {(r, f, m)}")  # unreachable for scores 1-5
+
+
+def lifecycle_status(customer_spells: list[Spell], as_of: date, window_days: int,
+                     at_risk_days: int) -> str | None:
+    """Lifecycle status as of the as-of date; precedence churned, at_risk, new, reactivated,
+    active. Null without a counted order."""
+    if not customer_spells:
+        return None
+    current = customer_spells[-1]
+    if not is_active_on(customer_spells, as_of):
+        return "churned"
+    if (as_of - current.last_order_date).days >= at_risk_days:
+        return "at_risk"
+    # Reading: "within the last W days" = as_of - start < W, the activity window's own bound
+    recently_started = (as_of - current.started_on).days < window_days
+    if current.spell_number == 1 and recently_started:
+        return "new"
+    if current.spell_number > 1 and recently_started:
+        return "reactivated"
+    return "active"
+
+
+# --------------------------------------------------------------------------------------
+# crm__customers
+# --------------------------------------------------------------------------------------
+
+def _latest_responses(responses: list[dict[str, Any]],
+                      as_of: date | None) -> dict[str, dict[str, Any]]:
+    """Latest responded_at per customer, ties: higher response_id.
+
+    Reading: only responses dated up to the as-of date; response ids compare as text."""
+    latest: dict[str, dict[str, Any]] = {}
+    for r in responses:
+        if as_of is not None and r["response_date"] > as_of:
+            continue
+        best = latest.get(r["customer_id"])
+        if best is None or (r["responded_at"], r["response_id"]) > (best["responded_at"],
+                                                                   best["response_id"]):
+            latest[r["customer_id"]] = r
+    return latest
+
+
+def customer_rows(m: _Model, cleaned: Cleaned) -> list[dict[str, Any]]:
+    profiles = {c["customer_id"]: c for c in cleaned.customers}
+    # every staged customer and every guest with a staged order
+    ids = set(profiles) | {o["customer_id"] for o in cleaned.orders}
+    order_counts: dict[str, int] = defaultdict(int)
+    for o in m.orders:
+        order_counts[o["customer_id"]] += 1
+    revenue = _revenue_by_customer(m.orders)
+    recency = {c: (m.as_of - d).days for c, d in m.last_order_date.items()}
+    scores = rfm_scores(recency, {c: order_counts[c] for c in recency},
+                        {c: revenue[c] for c in recency})
+    latest_nps = _latest_responses(cleaned.nps_responses, m.as_of)
+    rows = []
+    for cid in sorted(ids):
+        profile = profiles.get(cid, {})
+        has_orders = cid in m.first_order_date
+        status = (lifecycle_status(m.spells[cid], m.as_of, m.window_days, m.at_risk_days)
+                  if has_orders else None)
+        r, f, mo = scores.get(cid, (None, None, None))
+        response = latest_nps.get(cid)
+        rows.append({
+            "customer_id": cid,
+            "email": profile.get("email"),
+            "first_name": profile.get("first_name"),
+            "last_name": profile.get("last_name"),
+            "country": profile.get("country"),
+            "acquisition_channel": profile.get("acquisition_channel"),
+            "created_at": profile.get("created_at"),
+            "has_customer_record": cid in profiles,
+            "cohort_period": m.period_of(m.first_order_date[cid]) if has_orders else None,
+            "first_order_date": m.first_order_date.get(cid),
+            "last_order_date": m.last_order_date.get(cid),
+            "orders": order_counts.get(cid, 0),
+            "net_revenue": revenue.get(cid, ZERO),
+            "aov": money_ratio(revenue.get(cid, ZERO), order_counts.get(cid, 0)),
+            "days_since_last_order": recency.get(cid),
+            "is_active": has_orders and is_active_on(m.spells[cid], m.as_of),
+            "lifecycle_status": status,
+            "is_at_risk": status == "at_risk",  # Reading: False without a counted order
+            "recency_score": r,
+            "frequency_score": f,
+            "monetary_score": mo,
+            "rfm_score": f"{r}{f}{mo}" if has_orders else None,
+            "rfm_segment": rfm_segment(r, f, mo) if has_orders else None,
+            "latest_nps_score": response["score"] if response else None,
+            "latest_nps_responded_at": response["responded_at"] if response else None,
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# crm__kpis
+# --------------------------------------------------------------------------------------
+
+def formula_clv(aov: Decimal | None, orders: int, s: int, e: int,
+                churn_rate: float | None, churned: int) -> Decimal | None:
+    """aov x (orders / ((S + E) / 2)) x (1 / churn_rate); null when S + E or churn_rate is
+    0 or null. 1 / churn_rate is computed exactly as S / C."""
+    if aov is None or s + e == 0 or churn_rate is None or churn_rate == 0:
+        return None
+    return aov * (Decimal(orders) / (Decimal(s + e) / 2)) * (Decimal(s) / Decimal(churned))
+
+
+def kpi_rows(retention: list[dict], aov: list[dict], repeat: list[dict],
+             revenue: list[dict], nps: list[dict]) -> list[dict[str, Any]]:
+    rows = []
+    for ret, a, rep, rev, n in zip(retention, aov, repeat, revenue, nps):
+        assert ret["period_start"] == a["period_start"] == rep["period_start"] \
+            == rev["period_start"] == n["period_start"]
+        rows.append({
+            **{c: ret[c] for c in _PERIOD_COLUMNS + _RETENTION_COLUMNS},
+            "orders": a["orders"],
+            "revenue": a["revenue"],
+            "aov": a["aov"],
+            "repeat_customer_rate": rep["repeat_customer_rate"],
+            "purchase_frequency": rep["purchase_frequency"],
+            "gross_revenue_retention": rev["gross_revenue_retention"],
+            "net_revenue_retention": rev["net_revenue_retention"],
+            "nps": n["nps"],
+            "formula_clv": formula_clv(a["aov"], a["orders"], ret["customers_at_start"],
+                                       ret["customers_at_end"], ret["churn_rate"],
+                                       ret["churned_customers"]),
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# Entry point for the marts
+# --------------------------------------------------------------------------------------
+
+def compute_marts(cleaned: Cleaned, *, period: str = "month", as_of: date | None = None,
+                  churn_window_days: int = 90, at_risk_days: int = 60
+                  ) -> dict[str, list[dict[str, Any]]]:
+    validate_period(period)
+    if isinstance(churn_window_days, bool) or not isinstance(churn_window_days, int) \
+            or churn_window_days < 1:
+        raise ValueError(f"crm_churn_window_days must be a positive integer; "
+                         f"got {churn_window_days!r}")
+    if isinstance(at_risk_days, bool) or not isinstance(at_risk_days, int) or at_risk_days < 0:
+        raise ValueError(f"crm_at_risk_days must be a non-negative integer; got {at_risk_days!r}")
+    m = _build_model(cleaned, period, as_of, churn_window_days, at_risk_days)
+    retention = retention_rows(m)
+    aov = aov_rows(m)
+    repeat = repeat_rate_rows(m)
+    revenue = revenue_retention_rows(m)
+    nps = nps_rows(m, cleaned.nps_responses)
+    marts = {
+        "crm__retention": retention,
+        "crm__cohort_retention": cohort_rows(m),
+        "crm__churn": churn_rows(m),
+        "crm__repeat_rate": repeat,
+        "crm__aov": aov,
+        "crm__revenue_retention": revenue,
+        "crm__nps": nps,
+        "crm__clv": clv_rows(m, cleaned.customers, cleaned.marketing_spend),
+        "crm__customers": customer_rows(m, cleaned),
+        "crm__kpis": kpi_rows(retention, aov, repeat, revenue, nps),
+        "crm__rejected_rows": [dict(r) for r in cleaned.rejected_rows],
+    }
+    for name, rows in marts.items():
+        for row in rows:
+            assert list(row) == MART_COLUMNS[name], (name, list(row))
+    return marts
