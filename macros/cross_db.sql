@@ -114,6 +114,84 @@
     {{ dbt.datediff(start_date, end_date, 'day') }}
 {%- endmacro %}
 
-{% macro add_days(date_expression, days) -%}
+{% macro add_days(date_expression, days) %}
+    {{ return(adapter.dispatch('add_days', 'crm_retention')(date_expression, days)) }}
+{% endmacro %}
+
+{% macro default__add_days(date_expression, days) -%}
     cast({{ dbt.dateadd('day', days, date_expression) }} as date)
+{%- endmacro %}
+
+{#- dbt-spark's dateadd goes through Unix seconds and asserts its input is not null. -#}
+{% macro spark__add_days(date_expression, days) -%}
+    date_add(cast({{ date_expression }} as date), cast({{ days }} as int))
+{%- endmacro %}
+
+{#- A date moved by whole months (dbt's dateadd has no 'quarter' on PostgreSQL: count months). -#}
+{% macro add_months(date_expression, months) %}
+    {{ return(adapter.dispatch('add_months', 'crm_retention')(date_expression, months)) }}
+{% endmacro %}
+
+{% macro default__add_months(date_expression, months) -%}
+    cast({{ dbt.dateadd('month', months, date_expression) }} as date)
+{%- endmacro %}
+
+{% macro spark__add_months(date_expression, months) -%}
+    add_months(cast({{ date_expression }} as date), cast({{ months }} as int))
+{%- endmacro %}
+
+{#- A timestamp moved by a whole number of minutes, keeping its fraction of a second. -#}
+{% macro add_minutes(timestamp_expression, minutes) %}
+    {{ return(adapter.dispatch('add_minutes', 'crm_retention')(timestamp_expression, minutes)) }}
+{% endmacro %}
+
+{% macro default__add_minutes(timestamp_expression, minutes) -%}
+    {{ dbt.dateadd('minute', minutes, timestamp_expression) }}
+{%- endmacro %}
+
+{#- dbt-spark's dateadd drops the fraction of a second (it goes through Unix seconds). -#}
+{% macro spark__add_minutes(timestamp_expression, minutes) -%}
+    timestampadd(minute, cast({{ minutes }} as int), {{ timestamp_expression }})
+{%- endmacro %}
+
+{#-
+    Demo seeds on Spark. dbt-spark's own loader pastes each value into the SQL as '<value>'
+    (session method) without escaping, so a name like O'Neil breaks the insert and an empty
+    cell loads as the text 'None' instead of null. This version writes escaped literals and
+    real nulls. It is picked up only where this package is the root project (the standalone
+    demo), the only place its seeds are enabled.
+-#}
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {% set column_override = model['config'].get('column_types', {}) %}
+    {% set statements = [] %}
+    {% for chunk in agate_table.rows | batch(get_batch_size()) %}
+        {% set sql %}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                (
+                {%- for col_name in agate_table.column_names -%}
+                    {%- set data_type = column_override.get(col_name, adapter.convert_type(agate_table, loop.index0)) -%}
+                    cast({{ crm_retention.spark_seed_literal(row[loop.index0]) }} as {{ data_type }})
+                    {%- if not loop.last %}, {% endif -%}
+                {%- endfor -%}
+                ){%- if not loop.last %},{% endif %}
+            {% endfor %}
+        {% endset %}
+        {% do adapter.add_query(sql, abridge_sql_log=True) %}
+        {% if loop.first %}{% do statements.append(sql) %}{% endif %}
+    {% endfor %}
+    {{ return(statements[0]) }}
+{% endmacro %}
+
+{#- A seed value as a Spark literal: backslashes and quotes escaped, as Spark unescapes literals. -#}
+{% macro spark_seed_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- elif value is sameas true or value is sameas false -%}
+        {{ 'true' if value else 'false' }}
+    {%- elif value is number -%}
+        {{ value }}
+    {%- else -%}
+        '{{ (value | string).replace("\\", "\\\\").replace("'", "\\'") }}'
+    {%- endif -%}
 {%- endmacro %}

@@ -144,7 +144,7 @@
                     + {{ crm_retention._int_at(text, 'length(' ~ text ~ ') - 1', 2) }})
         end
     {%- endset -%}
-    {{ dbt.dateadd('minute', '-1 * (' ~ offset_minutes ~ ')', 'cast(' ~ local_text ~ ' as ' ~ dbt.type_timestamp() ~ ')') }}
+    {{ crm_retention.add_minutes('cast(' ~ local_text ~ ' as ' ~ dbt.type_timestamp() ~ ')', '-1 * (' ~ offset_minutes ~ ')') }}
 {%- endmacro %}
 
 {#- A timestamp column as a (is_valid, utc) pair of expressions, typed or text. -#}

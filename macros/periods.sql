@@ -22,7 +22,7 @@
     {%- elif grain == 'day' -%}
         {{ crm_retention.add_days(period_start_expression, 1) }}
     {%- else -%}
-        cast({{ dbt.dateadd(grain, 1, period_start_expression) }} as date)
+        {{ crm_retention.add_months(period_start_expression, {'month': 1, 'quarter': 3, 'year': 12}[grain]) }}
     {%- endif -%}
 {%- endmacro %}
 

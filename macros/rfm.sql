@@ -1,7 +1,8 @@
 {#-
     Named RFM segments from the three 1-5 scores (5 best). The first matching rule wins. To use
-    your own mapping, override it through dispatch: define `<your_project>__rfm_segment` (or
-    `default__rfm_segment` in your project) and add
+    your own mapping, override it through dispatch: define `default__rfm_segment` and
+    `default__rfm_segments` (the list of names, used by the accepted_values tests) in your
+    project and add
         dispatch: [{macro_namespace: crm_retention, search_order: [your_project, crm_retention]}]
     to your dbt_project.yml.
 -#}
@@ -23,7 +24,11 @@
     end
 {%- endmacro %}
 
-{#- Every segment the default mapping can give, for accepted_values tests and docs. -#}
+{#- Every segment the mapping can give, for accepted_values tests and docs; override it with rfm_segment. -#}
 {% macro rfm_segments() %}
+    {{ return(adapter.dispatch('rfm_segments', 'crm_retention')()) }}
+{% endmacro %}
+
+{% macro default__rfm_segments() %}
     {{ return(['champions', 'cant_lose', 'loyal', 'at_risk', 'new', 'potential_loyalists', 'need_attention', 'hibernating', 'lost']) }}
 {% endmacro %}

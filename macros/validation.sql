@@ -132,6 +132,16 @@
 
 {#- Touches every var once, so that any bad value fails the parse even if no model reads it yet. -#}
 {% macro validate_vars() %}
+    {% do crm_retention.get_identifier_var('crm_database', none) %}
+    {% do crm_retention.get_identifier_var('crm_schema', none) %}
+    {% for table, default in [
+        ('orders', 'raw_orders'),
+        ('customers', 'raw_customers'),
+        ('nps_responses', 'raw_nps_responses'),
+        ('marketing_spend', 'raw_marketing_spend'),
+    ] %}
+        {% do crm_retention.get_identifier_var('crm_' ~ table ~ '_identifier', default) %}
+    {% endfor %}
     {% do crm_retention.get_period() %}
     {% do crm_retention.get_at_risk_days() %}
     {% do crm_retention.get_as_of_date() %}

@@ -15,13 +15,21 @@ counted_orders as (
 
 as_of as (
 
-    select
-        {% if as_of_date -%}
-        cast('{{ as_of_date }}' as date)
-        {%- else -%}
-        max(order_date)
-        {%- endif %} as as_of_date
+    {% if as_of_date -%}
+    select cast('{{ as_of_date }}' as date) as as_of_date
+    {%- else -%}
+    select max(order_date) as as_of_date
     from counted_orders
+    {%- endif %}
+
+),
+
+first_order as (
+
+    select min(counted_orders.order_date) as first_order_date
+    from counted_orders
+    inner join as_of
+        on counted_orders.order_date <= as_of.as_of_date
 
 ),
 
@@ -29,11 +37,9 @@ final as (
 
     select
         as_of.as_of_date,
-        min(counted_orders.order_date) as first_order_date
+        first_order.first_order_date
     from as_of
-    left join counted_orders
-        on counted_orders.order_date <= as_of.as_of_date
-    group by as_of.as_of_date
+    cross join first_order
 
 )
 

@@ -61,7 +61,7 @@ acquisition_costs as (
     select
         channel_cohorts.acquisition_channel,
         channel_cohorts.cohort_period,
-        spend.spend / channel_cohorts.acquired_customers as acquisition_cost
+        {{ crm_retention.safe_divide('spend.spend', 'channel_cohorts.acquired_customers') }} as acquisition_cost
     from channel_cohorts
     inner join spend
         on
@@ -79,8 +79,8 @@ final as (
         acquired.acquisition_channel,
         acquired.historical_clv,
         {% if using_spend -%}
-        acquisition_costs.acquisition_cost,
-        acquired.historical_clv - acquisition_costs.acquisition_cost as net_clv
+        cast(acquisition_costs.acquisition_cost as {{ crm_retention.type_money() }}) as acquisition_cost,
+        cast(acquired.historical_clv - acquisition_costs.acquisition_cost as {{ crm_retention.type_money() }}) as net_clv
         {%- else -%}
         cast(null as {{ crm_retention.type_money() }}) as acquisition_cost,
         cast(null as {{ crm_retention.type_money() }}) as net_clv

@@ -70,8 +70,10 @@ final as (
             when retention.customers_at_start + retention.customers_at_end = 0 then null
             when retention.churn_rate is null or retention.churn_rate = 0 then null
             else aov.aov
-                * (cast(aov.orders as {{ crm_retention.type_rate() }})
-                    / ((retention.customers_at_start + retention.customers_at_end) / 2.0))
+                * (
+                    cast(aov.orders as {{ crm_retention.type_rate() }})
+                    / ((retention.customers_at_start + retention.customers_at_end) / 2.0)
+                )
                 * (1 / retention.churn_rate)
         end as formula_clv
     from retention

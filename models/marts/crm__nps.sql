@@ -1,5 +1,5 @@
 {#- Net Promoter Score per period from the optional NPS source (disabled with crm_using_nps: false). -#}
-{{ config(enabled=var('crm_using_nps', true)) }}
+{{ config(enabled=crm_retention.get_flag('crm_using_nps', true)) }}
 
 with
 

@@ -1,7 +1,7 @@
 {#- One row per rejected raw row, from every source, with the reason and the raw values. -#}
 {%- set sources = ['orders', 'customers'] -%}
-{%- if var('crm_using_nps', true) -%}{%- do sources.append('nps_responses') -%}{%- endif -%}
-{%- if var('crm_using_marketing_spend', true) -%}{%- do sources.append('marketing_spend') -%}{%- endif -%}
+{%- if crm_retention.get_flag('crm_using_nps', true) -%}{%- do sources.append('nps_responses') -%}{%- endif -%}
+{%- if crm_retention.get_flag('crm_using_marketing_spend', true) -%}{%- do sources.append('marketing_spend') -%}{%- endif -%}
 
 with
 
@@ -26,7 +26,7 @@ final as (
         {{ dbt.concat([
             'source_table',
             "':'",
-            'cast(row_number() over (partition by source_table order by raw_key, rejection_reason, raw_values) as ' ~ dbt.type_string() ~ ')',
+            'cast(row_number() over (partition by source_table order by raw_key nulls last, rejection_reason, raw_values) as ' ~ dbt.type_string() ~ ')',
         ]) }} as rejected_row_id,
         source_table,
         raw_key,

@@ -80,10 +80,16 @@ classified as (
         revenue,
         case when is_new = 1 then revenue else 0 end as new_revenue,
         case when is_new = 0 and revenue > 0 and previous_revenue = 0 then revenue else 0 end as reactivated_revenue,
-        case when revenue > 0 and previous_revenue > 0 and revenue > previous_revenue
-            then revenue - previous_revenue else 0 end as expansion_revenue,
-        case when revenue > 0 and previous_revenue > 0 and revenue < previous_revenue
-            then previous_revenue - revenue else 0 end as contraction_revenue,
+        case
+            when revenue > 0 and previous_revenue > 0 and revenue > previous_revenue
+                then revenue - previous_revenue
+            else 0
+        end as expansion_revenue,
+        case
+            when revenue > 0 and previous_revenue > 0 and revenue < previous_revenue
+                then previous_revenue - revenue
+            else 0
+        end as contraction_revenue,
         case when revenue = 0 and previous_revenue > 0 then previous_revenue else 0 end as churned_revenue
     from customer_movements
 

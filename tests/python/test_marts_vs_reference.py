@@ -22,6 +22,7 @@ def demo_raw():
 
 @pytest.fixture(scope="module")
 def demo_month(tmp_path_factory, demo_raw):
+    # The one full `dbt build` of the demo here: models, data tests and unit tests must pass.
     return build(tmp_path_factory.mktemp("demo_month"), demo_raw, {"crm_period": "month"})
 
 
@@ -39,14 +40,15 @@ def test_demo_month_matches_reference(demo_month, demo_month_expected):
 
 
 def test_demo_week_matches_reference(tmp_path, demo_raw):
-    built = build(tmp_path, demo_raw, {"crm_period": "week"})
+    built = build(tmp_path, demo_raw, {"crm_period": "week"}, command="run")
     assert_no_problems(compare_build(built, expected_marts(demo_raw, period="week")))
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month", "quarter", "year"])
 def test_small_shop_matches_reference_at_every_grain(tmp_path, period):
     raw = small_dataset(seed=7)
-    built = build(tmp_path, raw, {"crm_period": period, "crm_churn_window_days": 45, "crm_at_risk_days": 30})
+    built = build(tmp_path, raw, {"crm_period": period, "crm_churn_window_days": 45, "crm_at_risk_days": 30},
+                  command="run")
     expected = expected_marts(raw, period=period, window=45, at_risk=30)
     assert_no_problems(compare_build(built, expected))
 
@@ -78,7 +80,7 @@ def test_spec_worked_example(tmp_path):
     raw = {"orders": [order("1", "A", "2024-01-10"), order("2", "A", "2024-02-15"), order("3", "B", "2024-01-20"),
                       order("4", "B", "2024-06-01"), order("5", "C", "2024-03-05")],
            "customers": []}
-    built = build(tmp_path, raw, {"crm_as_of_date": "2024-06-01", "crm_period": "month"})
+    built = build(tmp_path, raw, {"crm_as_of_date": "2024-06-01", "crm_period": "month"}, command="run")
     rows = built.table("crm__retention", "period_start")
     table = [
         # period, S, N, R, C, E, retention_rate, churn_rate, complete
@@ -128,7 +130,7 @@ def test_no_cohort_cell_beyond_the_as_of_period(demo_month):
 def test_moving_as_of_back_a_year_changes_nothing_before_it(tmp_path, demo_raw, demo_month):
     latest = demo_month.scalar("select max(order_date) from main.stg_crm__orders where status_class = 'counted'")
     earlier = latest - timedelta(days=365)
-    built = build(tmp_path, demo_raw, {"crm_as_of_date": earlier.isoformat(), "crm_period": "month"})
+    built = build(tmp_path, demo_raw, {"crm_as_of_date": earlier.isoformat(), "crm_period": "month"}, command="run")
     for mart in ["crm__retention", "crm__repeat_rate", "crm__aov", "crm__revenue_retention", "crm__kpis"]:
         before = [r for r in demo_month.table(mart) if r["period_end"] <= earlier]
         after = [r for r in built.table(mart) if r["period_end"] <= earlier]

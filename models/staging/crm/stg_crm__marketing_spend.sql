@@ -1,4 +1,4 @@
-{{ config(enabled=var('crm_using_marketing_spend', true)) }}
+{{ config(enabled=crm_retention.get_flag('crm_using_marketing_spend', true)) }}
 
 with
 

@@ -1,4 +1,4 @@
-{{ config(enabled=var('crm_using_nps', true)) }}
+{{ config(enabled=crm_retention.get_flag('crm_using_nps', true)) }}
 
 with
 

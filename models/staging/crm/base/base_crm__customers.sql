@@ -13,7 +13,8 @@ source as (
     select
         customer_id,
         {%- for name in optional_columns %}
-        {{ crm_retention.optional_column(columns, name) }} as {{ name }}{{ ',' if not loop.last }}
+        {{ crm_retention.optional_column(columns, name) }} as {{ name }}
+        {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ source_relation }}
 

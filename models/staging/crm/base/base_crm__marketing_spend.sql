@@ -1,5 +1,5 @@
 {#- Every raw marketing spend row, parsed, with the reason it is rejected (null for rows that stage). -#}
-{{ config(enabled=var('crm_using_marketing_spend', true)) }}
+{{ config(enabled=crm_retention.get_flag('crm_using_marketing_spend', true)) }}
 {%- do crm_retention.validate_vars() -%}
 {%- set source_relation = source('crm', 'marketing_spend') -%}
 {%- set columns = crm_retention.relation_columns(source_relation) -%}

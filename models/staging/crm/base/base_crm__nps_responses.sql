@@ -1,5 +1,5 @@
 {#- Every raw NPS response row, parsed, with the reason it is rejected (null for rows that stage). -#}
-{{ config(enabled=var('crm_using_nps', true)) }}
+{{ config(enabled=crm_retention.get_flag('crm_using_nps', true)) }}
 {%- do crm_retention.validate_vars() -%}
 {%- set source_relation = source('crm', 'nps_responses') -%}
 {%- set columns = crm_retention.relation_columns(source_relation) -%}
@@ -28,11 +28,18 @@ parsed as (
         {{ responded_at.is_valid }} as is_responded_at_valid,
         {{ responded_at.utc }} as responded_at,
         {{ crm_retention.raw_text('responded_at') }} as responded_at_text,
+        {% if crm_retention.is_numeric_type(crm_retention.raw_column_type(columns, 'score')) -%}
+        {#- A typed score passes when it is a whole number: 9 and 9.0 do, 9.5 does not. -#}
+        case
+            when score = floor(score) and score between 0 and 10 then cast(score as {{ dbt.type_int() }})
+        end as score,
+        {%- else -%}
         {#- "9" and "10" pass; "9.5", "11" and "-1" do not; two digits at most keeps the cast safe. -#}
         case
             when {{ crm_retention.regex_matches(score_text, '^[0-9]{1,2}$') }}
                 then cast({{ score_text }} as {{ dbt.type_int() }})
         end as score,
+        {%- endif %}
         {{ crm_retention.raw_text('response_comment') }} as response_comment,
         {{ crm_retention.raw_values([
             ('response_id', 'response_id'),

@@ -1,0 +1,115 @@
+"""Bad var values stop `dbt parse` with a message naming the var, the value and what is allowed.
+
+SPEC.md section 5: every var is validated at compile time and no var value reaches SQL
+unvalidated. Each case passes one bad value on the command line and checks the error text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dbt_project_runner import run_dbt  # noqa: E402
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def parse(tmp_path: Path, vars: dict):
+    result = run_dbt(["parse", "--vars", json.dumps(vars)], db_path=tmp_path / "crm.duckdb",
+                     target_path=tmp_path / "target", check=False)
+    output = ANSI.sub("", result.stdout + result.stderr)
+    # dbt wraps long messages; compare on single spaces.
+    return result.returncode, " ".join(output.split())
+
+
+def test_default_vars_parse(tmp_path):
+    """The control: the package parses with its defaults, so the failures below are the vars'."""
+    returncode, output = parse(tmp_path, {})
+    assert returncode == 0, output
+
+
+CASES = {
+    "period": (
+        {"crm_period": "fortnight"},
+        ["Invalid value for var 'crm_period': 'fortnight'", "Allowed: day | week | month | quarter | year"],
+    ),
+    "negative_window": (
+        {"crm_churn_window_days": -3},
+        ["Invalid value for var 'crm_churn_window_days': -3", "a whole number of days from 1 to"],
+    ),
+    "as_of_month_13": (
+        {"crm_as_of_date": "2024-13-45"},
+        ["Invalid value for var 'crm_as_of_date': '2024-13-45'", "YYYY-MM-DD"],
+    ),
+    "as_of_february_30": (
+        {"crm_as_of_date": "2024-02-30"},
+        ["Invalid value for var 'crm_as_of_date': '2024-02-30'", "YYYY-MM-DD"],
+    ),
+    "counted_statuses_string": (
+        {"crm_counted_statuses": "completed"},
+        ["Invalid value for var 'crm_counted_statuses': 'completed'", "Allowed: a list of statuses"],
+    ),
+    "counted_statuses_empty": (
+        {"crm_counted_statuses": []},
+        ["Invalid value for var 'crm_counted_statuses': []", "at least one status"],
+    ),
+    "at_risk_equal_to_window": (
+        {"crm_churn_window_days": 90, "crm_at_risk_days": 90},
+        ["Invalid value for var 'crm_at_risk_days': 90", "smaller than crm_churn_window_days (90)"],
+    ),
+    "using_nps_maybe": (
+        {"crm_using_nps": "maybe"},
+        ["Invalid value for var 'crm_using_nps': 'maybe'", "Allowed: true or false"],
+    ),
+    "status_with_quote": (
+        {"crm_ignored_statuses": ["cancelled", "it's a test"]},
+        ["Invalid value for var 'crm_ignored_statuses'", "it's a test",
+         "Allowed: a list of statuses, each letters, digits, spaces, _ or -"],
+    ),
+    "status_in_both_lists": (
+        {"crm_counted_statuses": ["completed", "paid"], "crm_ignored_statuses": ["paid", "cancelled"]},
+        ["Invalid value for var 'crm_ignored_statuses'", "not also in crm_counted_statuses (both list paid)"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory):
+    """Every case parsed once, side by side (each parse is a separate dbt process)."""
+    paths = {case: tmp_path_factory.mktemp(f"vars_{case}") for case in CASES}
+    with ThreadPoolExecutor(max_workers=min(len(CASES), os.cpu_count() or 2, 8)) as pool:
+        futures = {case: pool.submit(parse, paths[case], CASES[case][0]) for case in CASES}
+        return {case: (*future.result(), paths[case]) for case, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_var_fails_the_parse_with_a_clear_message(parsed, case):
+    vars, expected_parts = CASES[case]
+    returncode, output, tmp_path = parsed[case]
+    assert returncode != 0, f"dbt parse accepted {vars}"
+    assert "Compilation Error" in output
+    for part in expected_parts:
+        assert part in output, f"{part!r} not in dbt's output:\n{output}"
+    assert not (tmp_path / "target" / "manifest.json").exists()
+
+
+def test_switch_given_as_a_string_parses_like_the_boolean(tmp_path):
+    returncode, output = parse(tmp_path, {"crm_using_nps": "false", "crm_using_marketing_spend": "false"})
+    assert returncode == 0, output
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    enabled = {node["name"] for node in manifest["nodes"].values()}
+    assert "stg_crm__nps_responses" not in enabled and "stg_crm__marketing_spend" not in enabled
+    assert "stg_crm__orders" in enabled
+
+
+def test_bad_identifier_fails_the_parse(tmp_path):
+    returncode, output = parse(tmp_path, {"crm_orders_identifier": "orders; drop table customers"})
+    assert returncode != 0
+    assert "Invalid value for var 'crm_orders_identifier'" in output
