@@ -1,16 +1,17 @@
 {#- One row per customer with a counted order: cohort (period of the first order) and lifetime figures. -#}
+{{ config(
+    materialized=crm_retention.heavy_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ crm_retention.delete_changed_customers() }}",
+) }}
+{{ crm_retention.depends_on_changed_customers() }}
 
 with
 
 orders as (
 
     select * from {{ ref('int_crm__orders') }}
-
-),
-
-spine as (
-
-    select * from {{ ref('int_crm__period_spine') }}
+    {{ crm_retention.changed_customers_only() }}
 
 ),
 
@@ -31,15 +32,12 @@ final as (
 
     select
         customers.customer_id,
-        spine.period_start as cohort_period,
-        spine.period_index as cohort_period_index,
+        {{ crm_retention.period_start('customers.first_order_date') }} as cohort_period,
         customers.first_order_date,
         customers.last_order_date,
         customers.orders,
         customers.net_revenue
     from customers
-    inner join spine
-        on {{ crm_retention.period_start('customers.first_order_date') }} = spine.period_start
 
 )
 

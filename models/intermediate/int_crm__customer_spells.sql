@@ -2,8 +2,15 @@
     The window model of SPEC section 3: a customer is active for W days after each counted order;
     overlapping windows merge into spells. One row per spell. An order opens a new spell when it
     comes W or more days after the previous order day (half-open windows that only touch do not
-    overlap). A spell's end (last order + W) is a churn once it is on or before the as-of date.
+    overlap). A spell's end (last order + W) is a churn once it is on or before the as-of date;
+    that test lives in the marts, so this table depends only on a customer's own orders.
 -#}
+{{ config(
+    materialized=crm_retention.heavy_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ crm_retention.delete_changed_customers() }}",
+) }}
+{{ crm_retention.depends_on_changed_customers() }}
 {%- set window_days = crm_retention.get_churn_window_days() -%}
 
 with
@@ -11,12 +18,7 @@ with
 orders as (
 
     select * from {{ ref('int_crm__orders') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_crm__as_of') }}
+    {{ crm_retention.changed_customers_only() }}
 
 ),
 
@@ -89,7 +91,6 @@ final as (
         spells.spell_started_on,
         spells.last_order_date,
         {{ crm_retention.add_days('spells.last_order_date', window_days) }} as spell_ends_on,
-        {{ crm_retention.add_days('spells.last_order_date', window_days) }} <= as_of.as_of_date as is_churned,
         spells.spell_orders,
         spells.spell_revenue,
         sum(spells.spell_orders) over (
@@ -103,7 +104,6 @@ final as (
             rows between unbounded preceding and current row
         ) as lifetime_revenue
     from spells
-    cross join as_of
 
 )
 

@@ -1,4 +1,10 @@
 {#- Counted orders up to the as-of date: the only orders any metric sees. -#}
+{{ config(
+    materialized=crm_retention.heavy_materialization(),
+    incremental_strategy='append',
+    pre_hook="{{ crm_retention.delete_changed_customers() }}",
+) }}
+{{ crm_retention.depends_on_changed_customers() }}
 
 with
 
@@ -6,6 +12,9 @@ orders as (
 
     select * from {{ ref('stg_crm__orders') }}
     where status_class = 'counted'
+    {% if crm_retention.is_incremental_mode() and is_incremental() -%}
+        and customer_id in (select customer_id from {{ ref('int_crm__changed_customers') }})
+    {%- endif %}
 
 ),
 

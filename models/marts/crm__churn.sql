@@ -2,10 +2,18 @@
 
 with
 
+as_of as (
+
+    select * from {{ ref('int_crm__as_of') }}
+
+),
+
 spells as (
 
-    select * from {{ ref('int_crm__customer_spells') }}
-    where is_churned
+    select spells.*
+    from {{ ref('int_crm__customer_spells') }} as spells
+    inner join as_of
+        on spells.spell_ends_on <= as_of.as_of_date
 
 ),
 

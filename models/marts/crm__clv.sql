@@ -80,7 +80,8 @@ final as (
         acquired.historical_clv,
         {% if using_spend -%}
         cast(acquisition_costs.acquisition_cost as {{ crm_retention.type_money() }}) as acquisition_cost,
-        cast(acquired.historical_clv - acquisition_costs.acquisition_cost as {{ crm_retention.type_money() }}) as net_clv
+        -- Rounded to money before subtracting: engines round a float that ends in a half differently.
+        cast(acquired.historical_clv - cast(acquisition_costs.acquisition_cost as {{ crm_retention.type_money() }}) as {{ crm_retention.type_money() }}) as net_clv
         {%- else -%}
         cast(null as {{ crm_retention.type_money() }}) as acquisition_cost,
         cast(null as {{ crm_retention.type_money() }}) as net_clv

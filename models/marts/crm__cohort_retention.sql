@@ -27,11 +27,13 @@ customer_periods as (
 cohort_sizes as (
 
     select
-        cohort_period,
-        cohort_period_index,
+        cohorts.cohort_period,
+        spine.period_index as cohort_period_index,
         count(*) as cohort_size
     from cohorts
-    group by cohort_period, cohort_period_index
+    inner join spine
+        on cohorts.cohort_period = spine.period_start
+    group by cohorts.cohort_period, spine.period_index
 
 ),
 

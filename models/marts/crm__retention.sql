@@ -33,11 +33,13 @@ starts as (
 churns as (
 
     select
-        {{ crm_retention.period_start('spell_ends_on') }} as period_start,
+        spine.period_start,
         count(*) as churned_customers
     from spells
-    where is_churned
-    group by 1
+    inner join spine
+        on {{ crm_retention.period_start('spells.spell_ends_on') }} = spine.period_start
+    where spells.spell_ends_on <= spine.as_of_date
+    group by spine.period_start
 
 ),
 
@@ -53,7 +55,7 @@ churned_from_start as (
     inner join spine
         on {{ crm_retention.period_start('spells.spell_ends_on') }} = spine.period_start
     where
-        spells.is_churned
+        spells.spell_ends_on <= spine.as_of_date
         and spells.spell_started_on < spine.period_start
 
 ),

@@ -63,12 +63,22 @@ customer_movements as (
         both_sides.customer_id,
         both_sides.period_index,
         sum(both_sides.revenue) as revenue,
-        sum(both_sides.previous_revenue) as previous_revenue,
-        max(case when cohorts.cohort_period_index = both_sides.period_index then 1 else 0 end) as is_new
+        sum(both_sides.previous_revenue) as previous_revenue
     from both_sides
-    inner join cohorts
-        on both_sides.customer_id = cohorts.customer_id
     group by both_sides.customer_id, both_sides.period_index
+
+),
+
+flagged as (
+
+    select
+        customer_movements.*,
+        case when cohorts.cohort_period = spine.period_start then 1 else 0 end as is_new
+    from customer_movements
+    inner join spine
+        on customer_movements.period_index = spine.period_index
+    inner join cohorts
+        on customer_movements.customer_id = cohorts.customer_id
 
 ),
 
@@ -91,7 +101,7 @@ classified as (
             else 0
         end as contraction_revenue,
         case when revenue = 0 and previous_revenue > 0 then previous_revenue else 0 end as churned_revenue
-    from customer_movements
+    from flagged
 
 ),
 

@@ -100,7 +100,6 @@ def run_dbt(args: list[str], *, db_path: Path, target_path: Path, project_dir: P
         "DBT_TARGET_PATH": str(target_path),
         "DBT_LOG_PATH": str(target_path / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_PARTIAL_PARSE": "false",
     })
     run_env.pop("CRM_TARGET", None)
     run_env.update(env or {})

@@ -87,9 +87,10 @@ def values_equal(actual, expected) -> bool:
     return actual == expected
 
 
-def compare_rows(name: str, actual: list[dict], expected: list[dict], *, columns: list[str] | None = None) -> list[str]:
+def compare_rows(name: str, actual: list[dict], expected: list[dict], *, columns: list[str] | None = None,
+                 keys: list[str] | None = None) -> list[str]:
     """Differences as readable lines: missing or extra keys, then column values."""
-    keys = MART_KEYS[name]
+    keys = keys or MART_KEYS[name]
     columns = columns or list(expected[0].keys() if expected else (actual[0].keys() if actual else []))
     by_key_actual = {tuple(r[k] for k in keys): r for r in actual}
     by_key_expected = {tuple(r[k] for k in keys): r for r in expected}

@@ -2,7 +2,14 @@
     Every raw order row, parsed, with the reason it is rejected (null for rows that stage).
     stg_crm__orders and crm__rejected_rows both read this, so each raw row lands in exactly one
     of them. The order of the checks is the precedence documented in docs/definitions.md.
+    In incremental mode (macros/incremental.sql) a run re-reads only the raw rows of order_ids
+    with a row changed within the lookback, and replaces all rows of those order_ids.
 -#}
+{{ config(
+    materialized=crm_retention.heavy_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='raw_order_key',
+) }}
 {%- do crm_retention.validate_vars() -%}
 {%- set statuses = crm_retention.get_status_lists() -%}
 {%- set source_relation = source('crm', 'orders') -%}
@@ -11,6 +18,10 @@
 {%- set updated_at = crm_retention.parse_timestamp('updated_at', crm_retention.raw_column_type(columns, 'updated_at')) -%}
 {%- set amount = crm_retention.parse_amount('amount', crm_retention.raw_column_type(columns, 'amount')) -%}
 {%- set refunded_amount = crm_retention.parse_amount('refunded_amount', crm_retention.raw_column_type(columns, 'refunded_amount')) -%}
+{%- set raw_columns = ['order_id', 'customer_id', 'ordered_at', 'status', 'amount', 'refunded_amount', 'currency', 'updated_at'] -%}
+{%- set raw_values_list = [] -%}
+{%- for name in raw_columns -%}{%- do raw_values_list.append((name, 'raw_' ~ name)) -%}{%- endfor -%}
+{%- set raw_values = crm_retention.raw_values(raw_values_list) -%}
 
 with
 
@@ -24,10 +35,45 @@ source as (
         amount,
         {{ crm_retention.optional_column(columns, 'refunded_amount') }} as refunded_amount,
         {{ crm_retention.optional_column(columns, 'currency') }} as currency,
-        {{ crm_retention.optional_column(columns, 'updated_at') }} as updated_at
+        {{ crm_retention.optional_column(columns, 'updated_at') }} as updated_at,
+        coalesce({{ crm_retention.raw_text('order_id') }}, '') as raw_order_key
     from {{ source_relation }}
 
 ),
+
+{% if is_incremental() %}
+-- Order ids with a raw row changed since the newest row processed, less the lookback; rows
+-- whose timestamps do not parse, and rows without an order_id, are few and always re-read.
+changed_keys as (
+
+    select distinct raw_order_key
+    from source
+    where
+        raw_order_key = ''
+        or coalesce({{ updated_at.utc }}, {{ ordered_at.utc }}) is null
+        or coalesce({{ updated_at.utc }}, {{ ordered_at.utc }}) >= (
+            select {{ dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), 'max(changed_at)') }}
+            from {{ this }}
+            where cast(changed_at as date) <= {{ crm_retention.current_utc_date() }}
+        )
+
+),
+
+scoped as (
+
+    select source.*
+    from source
+    inner join changed_keys
+        on source.raw_order_key = changed_keys.raw_order_key
+
+),
+{% else %}
+scoped as (
+
+    select * from source
+
+),
+{% endif %}
 
 parsed as (
 
@@ -44,30 +90,58 @@ parsed as (
         {{ refunded_amount.is_number }} as is_refunded_amount_number,
         {{ refunded_amount.value }} as refunded_amount,
         {{ updated_at.utc }} as updated_at,
-        {{ crm_retention.raw_text('ordered_at') }} as ordered_at_text,
-        {{ crm_retention.raw_values([
-            ('order_id', 'order_id'),
-            ('customer_id', 'customer_id'),
-            ('ordered_at', 'ordered_at'),
-            ('status', 'status'),
-            ('amount', 'amount'),
-            ('refunded_amount', 'refunded_amount'),
-            ('currency', 'currency'),
-            ('updated_at', 'updated_at'),
-        ]) }} as raw_values
-    from source
+        raw_order_key,
+        {%- for name in raw_columns %}
+        {{ name }} as raw_{{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from scoped
+
+),
+
+version_counts as (
+
+    select
+        order_id,
+        count(*) as versions
+    from parsed
+    where order_id is not null
+    group by order_id
+
+),
+
+-- Only order ids with several raw rows need ranking: the window runs over those few rows,
+-- not over every order.
+ranked_versions as (
+
+    select
+        parsed.*,
+        row_number() over (
+            partition by parsed.order_id
+            order by
+                parsed.updated_at desc nulls last,
+                {{ crm_retention.raw_text('parsed.raw_ordered_at') }} desc nulls last,
+                {{ raw_values }} desc
+        ) as version_rank
+    from parsed
+    inner join version_counts
+        on parsed.order_id = version_counts.order_id
+    where version_counts.versions > 1
 
 ),
 
 versioned as (
 
     select
-        *,
-        row_number() over (
-            partition by order_id
-            order by updated_at desc nulls last, ordered_at_text desc nulls last, raw_values desc
-        ) as version_rank
+        parsed.*,
+        1 as version_rank
     from parsed
+    left join version_counts
+        on parsed.order_id = version_counts.order_id
+    where coalesce(version_counts.versions, 1) = 1
+
+    union all
+
+    select * from ranked_versions
 
 ),
 
@@ -115,7 +189,11 @@ final as (
         updated_at,
         rejection_reason,
         order_id as raw_key,
-        raw_values
+        -- Only rejected rows show their raw values; building the text for every row costs time.
+        case when rejection_reason is not null then {{ raw_values }} end as raw_values,
+        raw_order_key,
+        coalesce(updated_at, ordered_at) as changed_at,
+        {{ crm_retention.run_started_at_literal() }} as processed_at
     from classified
 
 )
