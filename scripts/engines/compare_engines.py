@@ -1,0 +1,447 @@
+"""Build the demo on DuckDB, PostgreSQL and Spark, and check that every mart has the same rows.
+
+Each engine gets the same two commands as `make demo` (seed, then build without seeds), with its
+own target, log folder and working directory under one scratch directory, so nothing is written
+into the repository and no other build in the tree is disturbed. Then every model named crm__*
+or stg_crm__* is read from each engine and compared with DuckDB, row by row, matched on the
+model's key. Exits 1 on any difference, printing the model, the row's key and the column with
+both values.
+
+Run it through `make test-engines` (scripts/engines/engines.sh test), which installs the adapters
+and starts a throw-away PostgreSQL cluster first. Usage:
+
+    compare_engines.py [--engines duckdb,postgres,spark] [--work-dir DIR] [--keep] [--project-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import decimal
+import json
+import math
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+project_dir = ROOT
+BIN = Path(sys.executable).parent
+DEMO_VARS = "{crm_using_demo_data: true}"
+REFERENCE = "duckdb"
+ENGINES = ("duckdb", "postgres", "spark")
+COMPARED_PREFIXES = ("crm__", "stg_crm__")
+# Numbers agree when |a - b| <= TOLERANCE * max(1, |a|, |b|): exact enough for rates, and
+# relative for large sums of money.
+TOLERANCE = 1e-9
+DIFFERENCES_SHOWN = 5
+
+# `dbt seed` on PostgreSQL and Spark reads the CSV through agate, which loads a blank cell
+# (spaces only) or the word null as NULL; dbt-duckdb copies the file as it is. Outcomes agree
+# (a blank id is missing either way), but the raw text echoed in raw_values differs. Only that
+# difference is forgiven, and each one is counted and printed.
+SEED_ECHO_COLUMNS = {"raw_values"}
+SEED_BLANK_FIELD = re.compile(r"=(\s+|null)(?=; |$)", re.IGNORECASE)
+
+# Row keys of the marts of SPEC.md and the staging models. A model not listed here (a mart added
+# later) is keyed by its unique or unique_combination test; one with neither (marketing spend:
+# two spends on one day and channel are two rows) is compared as sorted whole rows.
+KEYS: dict[str, list[str]] = {
+    "crm__retention": ["period_start"],
+    "crm__cohort_retention": ["cohort_period", "periods_since_acquisition"],
+    "crm__churn": ["customer_id", "churned_on"],
+    "crm__revenue_retention": ["period_start"],
+    "crm__repeat_rate": ["period_start"],
+    "crm__aov": ["period_start"],
+    "crm__clv": ["customer_id"],
+    "crm__nps": ["period_start"],
+    "crm__kpis": ["period_start"],
+    "crm__customers": ["customer_id"],
+    "crm__rejected_rows": ["rejected_row_id"],
+    "stg_crm__orders": ["order_id"],
+    "stg_crm__customers": ["customer_id"],
+    "stg_crm__nps_responses": ["response_id"],
+}
+
+
+@dataclass
+class Engine:
+    name: str
+    workdir: Path
+    seconds: float = 0.0
+    ok: bool = False
+    failure: str = ""
+    tables: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)
+
+    @property
+    def target_path(self) -> Path:
+        return self.workdir / "target"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "CRM_TARGET": self.name,
+            "CRM_DUCKDB_PATH": str(self.workdir / "crm_retention.duckdb"),
+            "DBT_TARGET_PATH": str(self.target_path),
+            "DBT_LOG_PATH": str(self.workdir / "logs"),
+            "DBT_PROFILES_DIR": str(project_dir),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            # Spark binds to loopback only, and its Python side turns timestamps into local
+            # datetimes: UTC keeps them equal to what the other engines return.
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "TZ": "UTC",
+        })
+        return env
+
+
+def run_dbt(engine: Engine, args: list[str]) -> subprocess.CompletedProcess:
+    command = [str(BIN / "dbt"), *args, "--project-dir", str(project_dir), "--vars", DEMO_VARS]
+    # The working directory matters for Spark: the session keeps metastore_db and
+    # spark-warehouse there.
+    return subprocess.run(command, cwd=engine.workdir, env=engine.env(), capture_output=True, text=True)
+
+
+def dbt_failure_lines(output: str) -> str:
+    keep = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line or "Error" in line]
+    return "\n".join(keep[-25:]) or "\n".join(output.splitlines()[-25:])
+
+
+def reset_postgres_schema() -> None:
+    """Drop the schema first, so no table from an earlier run (or a removed model) is compared."""
+    con = postgres_connection()
+    try:
+        with con.cursor() as cursor:
+            cursor.execute(f'drop schema if exists "{postgres_settings()["schema"]}" cascade')
+    finally:
+        con.close()
+
+
+def build(engine: Engine) -> None:
+    if engine.workdir.exists():
+        shutil.rmtree(engine.workdir)
+    engine.workdir.mkdir(parents=True)
+    if engine.name == "postgres":
+        reset_postgres_schema()
+    started = time.monotonic()
+    for args in (["seed"], ["build", "--exclude", "resource_type:seed"]):
+        result = run_dbt(engine, args)
+        if result.returncode != 0:
+            engine.seconds = time.monotonic() - started
+            engine.failure = f"dbt {args[0]} failed:\n{dbt_failure_lines(result.stdout + result.stderr)}"
+            return
+    engine.seconds = time.monotonic() - started
+    engine.ok = True
+
+
+# ---------- which models, keyed how ----------
+
+def compared_models(engine: Engine) -> dict[str, dict]:
+    manifest = json.loads((engine.target_path / "manifest.json").read_text())
+    return {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"].get("enabled", True)
+        and node["config"].get("materialized") != "ephemeral"
+        and node["name"].startswith(COMPARED_PREFIXES)
+    }
+
+
+def keys_from_tests(engine: Engine) -> dict[str, list[str]]:
+    manifest = json.loads((engine.target_path / "manifest.json").read_text())
+    keys: dict[str, list[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("test_metadata"):
+            continue
+        model_id = node.get("attached_node") or next(iter(node["depends_on"]["nodes"]), "")
+        model_name = model_id.split(".")[-1]
+        kwargs = node["test_metadata"].get("kwargs", {})
+        test_name = node["test_metadata"]["name"]
+        if test_name == "unique" and kwargs.get("column_name"):
+            columns = [kwargs["column_name"]]
+        elif "combination_of_columns" in kwargs:
+            columns = list(kwargs["combination_of_columns"])
+        else:
+            continue
+        # The narrowest key wins: a single unique column over a combination.
+        if model_name not in keys or len(columns) < len(keys[model_name]):
+            keys[model_name] = [column.strip('"`').lower() for column in columns]
+    return keys
+
+
+# ---------- reading the tables ----------
+
+def postgres_settings() -> dict[str, str]:
+    return {
+        "host": os.environ.get("CRM_PG_HOST", "127.0.0.1"),
+        "port": os.environ.get("CRM_PG_PORT", "55432"),
+        "user": os.environ.get("CRM_PG_USER", "postgres"),
+        "password": os.environ.get("CRM_PG_PASSWORD", ""),
+        "dbname": os.environ.get("CRM_PG_DBNAME", "crm_retention"),
+        "schema": os.environ.get("CRM_PG_SCHEMA", "crm"),
+    }
+
+
+def postgres_connection():
+    import psycopg2
+
+    settings = postgres_settings()
+    con = psycopg2.connect(**{k: v for k, v in settings.items() if k != "schema"})
+    con.autocommit = True
+    return con
+
+
+def read_duckdb(engine: Engine, models: dict[str, dict]) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(engine.workdir / "crm_retention.duckdb"), read_only=True)
+    try:
+        for name, node in models.items():
+            cursor = con.execute(f'select * from "{node["schema"]}"."{node["alias"]}"')
+            engine.tables[name] = ([d[0].lower() for d in cursor.description], cursor.fetchall())
+    finally:
+        con.close()
+
+
+def read_postgres(engine: Engine, models: dict[str, dict]) -> None:
+    con = postgres_connection()
+    try:
+        with con.cursor() as cursor:
+            for name, node in models.items():
+                cursor.execute(f'select * from "{node["schema"]}"."{node["alias"]}"')
+                engine.tables[name] = ([d[0].lower() for d in cursor.description], cursor.fetchall())
+    finally:
+        con.close()
+
+
+def read_spark(engine: Engine, models: dict[str, dict]) -> None:
+    """Reads in a child process started in the build's directory, where dbt's Spark session left
+    its metastore and warehouse; the child must start after dbt exited (Derby allows one JVM)."""
+    request = engine.workdir / "read_request.json"
+    output = engine.workdir / "read_result.pickle"
+    request.write_text(json.dumps({name: f'{node["schema"]}.{node["alias"]}' for name, node in models.items()}))
+    result = subprocess.run(
+        [sys.executable, __file__, "--read-spark", str(request), str(output)],
+        cwd=engine.workdir, env=engine.env(), capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"reading Spark tables failed:\n{result.stderr[-4000:]}")
+    with output.open("rb") as handle:
+        engine.tables.update(pickle.load(handle))
+
+
+def spark_reader_main(request_path: str, output_path: str) -> None:
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.enableHiveSupport()
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    tables = {}
+    for name, relation in json.loads(Path(request_path).read_text()).items():
+        frame = spark.table(relation)
+        tables[name] = ([column.lower() for column in frame.columns], [tuple(row) for row in frame.collect()])
+    spark.stop()
+    with open(output_path, "wb") as handle:
+        pickle.dump(tables, handle)
+
+
+READERS = {"duckdb": read_duckdb, "postgres": read_postgres, "spark": read_spark}
+
+
+# ---------- comparing ----------
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool)
+
+
+def normalise(value):
+    """Engine-neutral form of a value: numbers as Decimal (floats exactly), aware timestamps in UTC."""
+    if is_number(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return value
+        return decimal.Decimal(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def key_text(value) -> str:
+    value = normalise(value)
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return "null" if value is None else str(value)
+
+
+def values_differ(expected, actual) -> bool:
+    expected, actual = normalise(expected), normalise(actual)
+    if expected is None or actual is None:
+        return expected is not actual
+    if isinstance(expected, decimal.Decimal) and isinstance(actual, decimal.Decimal):
+        scale = max(decimal.Decimal(1), abs(expected), abs(actual))
+        return abs(expected - actual) > decimal.Decimal(TOLERANCE) * scale
+    # A date where a timestamp is expected (or the reverse) is a type difference a dashboard sees.
+    if type(expected) is not type(actual):
+        return True
+    return expected != actual
+
+
+def show(value) -> str:
+    return "null" if value is None else f"{value!r}"
+
+
+def seed_loading_difference(column: str, expected, actual) -> bool:
+    return (
+        column in SEED_ECHO_COLUMNS
+        and isinstance(expected, str)
+        and isinstance(actual, str)
+        and SEED_BLANK_FIELD.sub("=", expected) == SEED_BLANK_FIELD.sub("=", actual)
+    )
+
+
+def compare_table(name: str, key: list[str] | None, expected_table, actual_table,
+                  notes: list[str]) -> list[str]:
+    expected_columns, expected_rows = expected_table
+    actual_columns, actual_rows = actual_table
+    if expected_columns != actual_columns:
+        return [f"columns differ: {expected_columns} vs {actual_columns}"]
+    differences = []
+    if len(expected_rows) != len(actual_rows):
+        differences.append(f"row count {len(expected_rows)} vs {len(actual_rows)}")
+    positions = [expected_columns.index(column) for column in key] if key else None
+    if positions is None:
+        # No key: rows compared in a canonical order of their whole content.
+        def order(row):
+            return [key_text(value) for value in row]
+
+        pairs = list(zip(sorted(expected_rows, key=order), sorted(actual_rows, key=order)))
+        keyed = [(f"row {index + 1} in sorted order", left, right) for index, (left, right) in enumerate(pairs)]
+    else:
+        def index(rows, side):
+            by_key = {}
+            for row in rows:
+                row_key = tuple(key_text(row[position]) for position in positions)
+                if row_key in by_key:
+                    differences.append(f"key {dict(zip(key, row_key))} occurs twice on {side}")
+                by_key[row_key] = row
+            return by_key
+
+        expected_by_key, actual_by_key = index(expected_rows, REFERENCE), index(actual_rows, "this engine")
+        for row_key in sorted(expected_by_key.keys() - actual_by_key.keys()):
+            differences.append(f"key {dict(zip(key, row_key))}: row missing")
+        for row_key in sorted(actual_by_key.keys() - expected_by_key.keys()):
+            differences.append(f"key {dict(zip(key, row_key))}: unexpected row")
+        keyed = [
+            (f"key {dict(zip(key, row_key))}", expected_by_key[row_key], actual_by_key[row_key])
+            for row_key in sorted(expected_by_key.keys() & actual_by_key.keys())
+        ]
+    for label, expected_row, actual_row in keyed:
+        for column, expected_value, actual_value in zip(expected_columns, expected_row, actual_row):
+            if not values_differ(expected_value, actual_value):
+                continue
+            if seed_loading_difference(column, expected_value, actual_value):
+                notes.append(f"{name} {label}, column {column}: blank seed cell loaded as null")
+            else:
+                differences.append(
+                    f"{label}, column {column}: {REFERENCE} {show(expected_value)} vs {show(actual_value)}"
+                )
+    return differences
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="comma-separated engines to build; duckdb, the reference, is always built")
+    parser.add_argument("--work-dir", type=Path, help="scratch directory (default: a new temp dir, removed after)")
+    parser.add_argument("--project-dir", type=Path, default=ROOT, help="the dbt project to build (default: this one)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory for inspection")
+    parser.add_argument("--read-spark", nargs=2, metavar=("REQUEST", "OUTPUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.read_spark:
+        spark_reader_main(*args.read_spark)
+        return 0
+
+    global project_dir
+    project_dir = args.project_dir.resolve()
+    names = [REFERENCE] + [name for name in args.engines.split(",") if name and name != REFERENCE]
+    unknown = [name for name in names if name not in ENGINES]
+    if unknown:
+        parser.error(f"unknown engine(s) {unknown}; known: {', '.join(ENGINES)}")
+    work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="crm-engines-"))
+    work_dir = work_dir.resolve()
+    engines = [Engine(name, work_dir / name) for name in names]
+
+    try:
+        return compare(engines)
+    finally:
+        if args.keep or args.work_dir:
+            print(f"builds kept in {work_dir}")
+        else:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def compare(engines: list[Engine]) -> int:
+    failed = 0
+    passed = 0
+    for engine in engines:
+        print(f"building the demo on {engine.name} ...", flush=True)
+        build(engine)
+        status = "ok" if engine.ok else "FAILED"
+        print(f"  {engine.name}: seed + build {status} in {engine.seconds:.1f} s", flush=True)
+        if not engine.ok:
+            print("    " + engine.failure.replace("\n", "\n    "))
+            failed += 1
+
+    reference = engines[0]
+    if not reference.ok:
+        print(f"engines: {passed} passed, {failed} failed")
+        return 1
+    models = compared_models(reference)
+    keys = {**keys_from_tests(reference), **KEYS}
+    for engine in engines:
+        if engine.ok:
+            READERS[engine.name](engine, compared_models(engine))
+
+    print(f"\ncomparing {len(models)} models with {REFERENCE}: {', '.join(sorted(models))}")
+    for engine in engines[1:]:
+        if not engine.ok:
+            continue
+        for name in sorted(models):
+            if name not in engine.tables:
+                differences = ["model not built on this engine"]
+            else:
+                notes: list[str] = []
+                differences = compare_table(name, keys.get(name), reference.tables[name], engine.tables[name], notes)
+                for note in notes:
+                    print(f"note {engine.name} {note}")
+            if differences:
+                failed += 1
+                print(f"DIFF {engine.name} {name}: {len(differences)} difference(s)")
+                for line in differences[:DIFFERENCES_SHOWN]:
+                    print(f"    {line}")
+            else:
+                passed += 1
+                print(f"same {engine.name} {name} ({len(engine.tables[name][1])} rows, key {keys.get(name) or 'whole row'})")
+
+    print("\nbuild wall time (dbt seed + dbt build):")
+    for engine in engines:
+        print(f"  {engine.name:<9} {engine.seconds:6.1f} s{'' if engine.ok else '  (failed)'}")
+    print(f"engines: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Engines for the cross-engine comparison: installs what is missing, runs a throw-away
+# PostgreSQL cluster, and runs compare_engines.py against it.
+#
+#   engines.sh install        PostgreSQL (apt) and Java if missing; requirements-engines.txt into .venv
+#   engines.sh start DIR      a new cluster under DIR (empty or missing), listening on 127.0.0.1
+#   engines.sh stop DIR       stops the cluster under DIR
+#   engines.sh test [ARGS]    install, start a cluster in a temp dir, compare, always stop and remove it
+#
+# The port and database come from CRM_PG_PORT and CRM_PG_DBNAME, as in profiles.yml.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PG_PORT="${CRM_PG_PORT:-55432}"
+PG_DBNAME="${CRM_PG_DBNAME:-crm_retention}"
+PG_USER="${CRM_PG_USER:-postgres}"
+
+log() { echo "[engines] $*" >&2; }
+
+# Debian puts the server binaries outside PATH; take the newest installed major version.
+pg_bin() {
+    if command -v pg_ctl >/dev/null 2>&1; then
+        dirname "$(readlink -f "$(command -v pg_ctl)")"
+        return 0
+    fi
+    local found
+    found="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+    if [ -n "$found" ] && [ -x "$found/pg_ctl" ]; then
+        echo "$found"
+    fi
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# initdb refuses to run as root, so root runs the cluster as the postgres OS user.
+as_cluster_owner() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+install() {
+    local apt_packages=()
+    [ -n "$(pg_bin)" ] || apt_packages+=(postgresql)
+    command -v java >/dev/null 2>&1 || apt_packages+=(openjdk-17-jre-headless)
+    if [ "${#apt_packages[@]}" -gt 0 ]; then
+        log "installing ${apt_packages[*]} from apt"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        python3 -m venv "$VENV"
+        "$VENV/bin/python" -m pip install --quiet --upgrade pip
+        "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements.txt"
+    fi
+    # A stamp newer than both requirement files means the adapters are already in place.
+    local stamp="$VENV/.engines-installed"
+    if [ ! -f "$stamp" ] || [ "$ROOT/requirements-engines.txt" -nt "$stamp" ] || [ "$ROOT/requirements.txt" -nt "$stamp" ]; then
+        log "installing requirements-engines.txt into $VENV"
+        "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements.txt" -r "$ROOT/requirements-engines.txt"
+        touch "$stamp"
+    fi
+}
+
+start() {
+    local dir="$1" bin
+    bin="$(pg_bin)"
+    [ -n "$bin" ] || { log "pg_ctl not found: run '$0 install' first"; exit 1; }
+    mkdir -p "$dir"
+    [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
+    # C locale: text sorts by bytes, as in DuckDB and Spark, so ordered window functions agree.
+    as_cluster_owner "$bin/initdb" --pgdata="$dir/data" --username="$PG_USER" --auth=trust \
+        --locale=C --encoding=UTF8 >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    as_cluster_owner "$bin/pg_ctl" --pgdata="$dir/data" --log="$dir/server.log" --wait --silent \
+        -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$dir -c fsync=off -c timezone=UTC" \
+        start || { cat "$dir/server.log" >&2; exit 1; }
+    as_cluster_owner "$bin/createdb" --host=127.0.0.1 --port="$PG_PORT" --username="$PG_USER" "$PG_DBNAME"
+    log "PostgreSQL $("$bin/pg_ctl" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT, database $PG_DBNAME"
+}
+
+stop() {
+    local dir="$1" bin
+    bin="$(pg_bin)"
+    if [ -n "$bin" ] && [ -f "$dir/data/postmaster.pid" ]; then
+        as_cluster_owner "$bin/pg_ctl" --pgdata="$dir/data" --mode=fast --wait --silent stop || true
+    fi
+}
+
+cleanup() {
+    # errexit stays off here: a failed step must not skip stopping the cluster.
+    set +e
+    stop "$CLUSTER_DIR"
+    rm -rf "$CLUSTER_DIR"
+}
+
+run_test() {
+    install
+    # Global, not local: the EXIT trap runs after this function has returned.
+    CLUSTER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/crm-engines-pg.XXXXXX")"
+    # The cluster must not outlive the run, whatever way it ends.
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    start "$CLUSTER_DIR"
+    "$VENV/bin/python" "$ROOT/scripts/engines/compare_engines.py" "$@"
+}
+
+command="${1:-}"
+shift || true
+case "$command" in
+    install) install ;;
+    start) start "${1:?usage: $0 start DIR}" ;;
+    stop) stop "${1:?usage: $0 stop DIR}" ;;
+    test) run_test "$@" ;;
+    *) echo "usage: $0 install | start DIR | stop DIR | test [compare_engines.py args]" >&2; exit 2 ;;
+esac
