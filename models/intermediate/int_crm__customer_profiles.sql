@@ -18,7 +18,8 @@ customers as (
 
 orders as (
 
-    select * from {{ ref('stg_crm__orders') }}
+    select customer_id from {{ ref('base_crm__orders') }}
+    where rejection_reason is null
 
 ),
 
@@ -42,9 +43,11 @@ as_of as (
 
 guests as (
 
-    select distinct customer_id
+    select distinct orders.customer_id
     from orders
-    where not has_customer_record
+    left join customers
+        on orders.customer_id = customers.customer_id
+    where customers.customer_id is null
 
 ),
 

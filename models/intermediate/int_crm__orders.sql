@@ -1,6 +1,10 @@
-{#- Counted orders up to the as-of date: the only orders any metric sees. -#}
+{#-
+    Counted orders up to the as-of date: the only orders any metric sees. Reads the base model:
+    the staging view's join to customers (has_customer_record) would cost a join per order.
+    A view in full builds (its readers scan it once each); a table in incremental mode.
+-#}
 {{ config(
-    materialized=crm_retention.heavy_materialization(),
+    materialized='incremental' if crm_retention.is_incremental_mode() else 'view',
     incremental_strategy='append',
     pre_hook="{{ crm_retention.delete_changed_customers() }}",
 ) }}
@@ -10,8 +14,8 @@ with
 
 orders as (
 
-    select * from {{ ref('stg_crm__orders') }}
-    where status_class = 'counted'
+    select * from {{ ref('base_crm__orders') }}
+    where rejection_reason is null and status_class = 'counted'
     {% if crm_retention.is_incremental_mode() and is_incremental() -%}
         and customer_id in (select customer_id from {{ ref('int_crm__changed_customers') }})
     {%- endif %}

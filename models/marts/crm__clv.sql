@@ -79,12 +79,12 @@ final as (
         acquired.acquisition_channel,
         acquired.historical_clv,
         {% if using_spend -%}
-        cast(acquisition_costs.acquisition_cost as {{ crm_retention.type_money() }}) as acquisition_cost,
-        -- Rounded to money before subtracting: engines round a float that ends in a half differently.
-        cast(acquired.historical_clv - cast(acquisition_costs.acquisition_cost as {{ crm_retention.type_money() }}) as {{ crm_retention.type_money() }}) as net_clv
+        -- A share of spend is a ratio: kept as a float, like every other ratio, so no engine rounds it.
+        acquisition_costs.acquisition_cost,
+        cast(acquired.historical_clv as {{ crm_retention.type_rate() }}) - acquisition_costs.acquisition_cost as net_clv
         {%- else -%}
-        cast(null as {{ crm_retention.type_money() }}) as acquisition_cost,
-        cast(null as {{ crm_retention.type_money() }}) as net_clv
+        cast(null as {{ crm_retention.type_rate() }}) as acquisition_cost,
+        cast(null as {{ crm_retention.type_rate() }}) as net_clv
         {%- endif %}
     from acquired
     {% if using_spend -%}

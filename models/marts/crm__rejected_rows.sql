@@ -2,6 +2,8 @@
 {%- set sources = ['orders', 'customers'] -%}
 {%- if crm_retention.get_flag('crm_using_nps', true) -%}{%- do sources.append('nps_responses') -%}{%- endif -%}
 {%- if crm_retention.get_flag('crm_using_marketing_spend', true) -%}{%- do sources.append('marketing_spend') -%}{%- endif -%}
+{#- The raw key of each source: base orders keep the id once, as order_id (they are the widest table). -#}
+{%- set raw_keys = {'orders': 'order_id'} -%}
 
 with
 
@@ -10,7 +12,7 @@ rejected as (
     {% for source_table in sources %}
     select
         '{{ source_table }}' as source_table,
-        raw_key,
+        {{ raw_keys.get(source_table, 'raw_key') }} as raw_key,
         rejection_reason,
         raw_values
     from {{ ref('base_crm__' ~ source_table) }}

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 
 from dbt_project_runner import build
-from mart_comparison import compare_build, compare_rows, expected_marts, read_demo_raw, small_dataset
+from mart_comparison import MART_KEYS, compare_build, compare_rows, expected_marts, read_demo_raw, small_dataset
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +140,24 @@ def test_moving_as_of_back_a_year_changes_nothing_before_it(tmp_path, demo_raw, 
     assert_no_problems(compare_build(built, expected_marts(demo_raw, period="month", as_of=earlier)))
 
 
-def test_optional_sources_switched_off(tmp_path):
+@pytest.mark.parametrize("switched_off", [["nps_responses"], ["marketing_spend"], ["nps_responses", "marketing_spend"]])
+def test_optional_sources_switched_off(tmp_path, switched_off):
     raw = small_dataset(seed=11)
-    del raw["nps_responses"], raw["marketing_spend"]
+    for name in switched_off:
+        del raw[name]
     built = build(tmp_path, raw, {"crm_period": "month"})
     tables = {r["table_name"] for r in built.rows("select table_name from information_schema.tables")}
-    assert "crm__nps" not in tables and "stg_crm__nps_responses" not in tables
-    assert built.scalar("select count(*) from main.crm__clv where acquisition_cost is not null") == 0
-    assert built.scalar("select count(*) from main.crm__kpis where nps is not null") == 0
-    expected = expected_marts({**raw, "nps_responses": [], "marketing_spend": []}, period="month")
-    assert_no_problems(compare_build(built, expected, ["crm__retention", "crm__customers", "crm__clv"]))
+    if "nps_responses" in switched_off:
+        assert "crm__nps" not in tables and "stg_crm__nps_responses" not in tables
+        assert built.scalar("select count(*) from main.crm__kpis where nps is not null") == 0
+        assert built.scalar("select count(*) from main.crm__customers where latest_nps_score is not null") == 0
+    else:
+        assert built.scalar("select count(*) from main.crm__kpis where nps is not null") > 0
+    if "marketing_spend" in switched_off:
+        assert "stg_crm__marketing_spend" not in tables
+        assert built.scalar("select count(*) from main.crm__clv where acquisition_cost is not null") == 0
+    else:
+        assert built.scalar("select count(*) from main.crm__clv where acquisition_cost is not null") > 0
+    expected = expected_marts({"nps_responses": [], "marketing_spend": [], **raw}, period="month")
+    marts = [m for m in MART_KEYS if not (m == "crm__nps" and "nps_responses" in switched_off)]
+    assert_no_problems(compare_build(built, expected, marts))

@@ -188,7 +188,6 @@ final as (
         currency,
         updated_at,
         rejection_reason,
-        order_id as raw_key,
         -- Only rejected rows show their raw values; building the text for every row costs time.
         case when rejection_reason is not null then {{ raw_values }} end as raw_values,
         raw_order_key,
