@@ -92,7 +92,8 @@ parsed as (
         {{ updated_at.utc }} as updated_at,
         raw_order_key,
         {%- for name in raw_columns %}
-        {{ name }} as raw_{{ name }}{{ ',' if not loop.last }}
+        {{ name }} as raw_{{ name }}
+        {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from scoped
 
