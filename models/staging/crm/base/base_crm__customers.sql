@@ -5,6 +5,9 @@
 {%- set created_at = crm_retention.parse_timestamp('created_at', crm_retention.raw_column_type(columns, 'created_at')) -%}
 {%- set updated_at = crm_retention.parse_timestamp('updated_at', crm_retention.raw_column_type(columns, 'updated_at')) -%}
 {%- set optional_columns = ['email', 'first_name', 'last_name', 'country', 'acquisition_channel', 'created_at', 'updated_at'] -%}
+{%- set raw_values_list = [('customer_id', 'raw_customer_id')] -%}
+{%- for name in optional_columns -%}{%- do raw_values_list.append((name, 'raw_' ~ name)) -%}{%- endfor -%}
+{%- set raw_values = crm_retention.raw_values(raw_values_list) -%}
 
 with
 
@@ -33,31 +36,22 @@ parsed as (
         {{ created_at.is_valid }} as is_created_at_valid,
         {{ created_at.utc }} as created_at,
         {{ updated_at.utc }} as updated_at,
-        {{ crm_retention.raw_values([
-            ('customer_id', 'customer_id'),
-            ('email', 'email'),
-            ('first_name', 'first_name'),
-            ('last_name', 'last_name'),
-            ('country', 'country'),
-            ('acquisition_channel', 'acquisition_channel'),
-            ('created_at', 'created_at'),
-            ('updated_at', 'updated_at'),
-        ]) }} as raw_values
+        customer_id as raw_customer_id,
+        {%- for name in optional_columns %}
+        {{ name }} as raw_{{ name }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
     from source
 
 ),
 
-versioned as (
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id
-            order by updated_at desc nulls last, created_at_text desc nulls last, raw_values desc
-        ) as version_rank
-    from parsed
-
-),
+-- The latest version of each customer id survives; ties go to the later created_at text, then
+-- the larger raw values, so every engine keeps the same row.
+{{ crm_retention.latest_version_ctes('parsed', 'customer_id', [
+    'updated_at desc nulls last',
+    'created_at_text desc nulls last',
+    raw_values ~ ' desc',
+] | join(', ')) }},
 
 classified as (
 
@@ -86,7 +80,8 @@ final as (
         updated_at,
         rejection_reason,
         customer_id as raw_key,
-        raw_values
+        -- Only rejected rows show their raw values; building the text for every row costs time.
+        case when rejection_reason is not null then {{ raw_values }} end as raw_values
     from classified
 
 )

@@ -99,52 +99,13 @@ parsed as (
 
 ),
 
-version_counts as (
-
-    select
-        order_id,
-        count(*) as versions
-    from parsed
-    where order_id is not null
-    group by order_id
-
-),
-
--- Only order ids with several raw rows need ranking: the window runs over those few rows,
--- not over every order.
-ranked_versions as (
-
-    select
-        parsed.*,
-        row_number() over (
-            partition by parsed.order_id
-            order by
-                parsed.updated_at desc nulls last,
-                {{ crm_retention.raw_text('parsed.raw_ordered_at') }} desc nulls last,
-                {{ raw_values }} desc
-        ) as version_rank
-    from parsed
-    inner join version_counts
-        on parsed.order_id = version_counts.order_id
-    where version_counts.versions > 1
-
-),
-
-versioned as (
-
-    select
-        parsed.*,
-        1 as version_rank
-    from parsed
-    left join version_counts
-        on parsed.order_id = version_counts.order_id
-    where coalesce(version_counts.versions, 1) = 1
-
-    union all
-
-    select * from ranked_versions
-
-),
+-- The latest version of each order id survives; ties go to the later ordered_at text, then
+-- the larger raw values, so every engine keeps the same row.
+{{ crm_retention.latest_version_ctes('parsed', 'order_id', [
+    'parsed.updated_at desc nulls last',
+    crm_retention.raw_text('parsed.raw_ordered_at') ~ ' desc nulls last',
+    raw_values ~ ' desc',
+] | join(', ')) }},
 
 classified as (
 
