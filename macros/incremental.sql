@@ -53,9 +53,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Declares the dependency on int_crm__changed_customers that the incremental filters use. -#}
+{#-
+    Declares the dependency on int_crm__changed_customers that the incremental filters use; in
+    both modes, so that unit tests give the same inputs whatever crm_incremental says.
+-#}
 {% macro depends_on_changed_customers() -%}
-    {%- if crm_retention.is_incremental_mode() -%}
-        /* depends on {{ ref('int_crm__changed_customers') }} */
-    {%- endif -%}
+    /* depends on {{ ref('int_crm__changed_customers') }} */
 {%- endmacro %}

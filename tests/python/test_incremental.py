@@ -67,7 +67,8 @@ def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw):
     orders = demo_raw["orders"]
     loaded = [r for r in orders if (changed_on(r) or date.min) < CUT_OFF]
     incremental_dir = tmp_path / "incremental"
-    first = build(incremental_dir, {**demo_raw, "orders": loaded}, INCREMENTAL, command="run")
+    # The first run is a full build, with every data and unit test, in incremental mode.
+    first = build(incremental_dir, {**demo_raw, "orders": loaded}, INCREMENTAL)
     assert first.scalar("select count(*) from main.int_crm__changed_customers") > 0
 
     for batch, day in enumerate(BATCH_DAYS):
