@@ -67,16 +67,21 @@
     cast(replace({{ crm_retention.amount_clean_text(text) }}, ',', '') as {{ crm_retention.type_money() }})
 {%- endmacro %}
 
-{#- An amount column as a (is_number, value) pair of expressions, typed or text. -#}
+{#-
+    An amount column as expressions, typed or text: is_present (a value was given), is_number
+    (it is a number) and value. A typed column is never cast to text.
+-#}
 {% macro parse_amount(column, data_type) %}
     {% if crm_retention.is_numeric_type(data_type) %}
         {{ return({
+            'is_present': '(' ~ column ~ ' is not null)',
             'is_number': '(' ~ column ~ ' is not null)',
             'value': 'cast(' ~ column ~ ' as ' ~ crm_retention.type_money() ~ ')',
         }) }}
     {% endif %}
     {% set text = crm_retention.raw_text(column) %}
     {{ return({
+        'is_present': '(' ~ text ~ ' is not null)',
         'is_number': crm_retention.amount_is_number(text),
         'value': 'case when ' ~ crm_retention.amount_is_number(text) ~ ' then ' ~ crm_retention.amount_value(text) ~ ' end',
     }) }}
@@ -147,7 +152,10 @@
     {{ crm_retention.add_minutes('cast(' ~ local_text ~ ' as ' ~ dbt.type_timestamp() ~ ')', '-1 * (' ~ offset_minutes ~ ')') }}
 {%- endmacro %}
 
-{#- A timestamp column as a (is_valid, utc) pair of expressions, typed or text. -#}
+{#-
+    A timestamp column as expressions, typed or text: is_present (a value was given), is_valid
+    (it is a timestamp) and utc (its UTC value). A typed column is never cast to text.
+-#}
 {% macro parse_timestamp(column, data_type) %}
     {% if crm_retention.is_timestamp_type(data_type) %}
         {% if crm_retention.is_timestamptz_type(data_type) %}
@@ -155,10 +163,11 @@
         {% else %}
             {% set utc = 'cast(' ~ column ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
         {% endif %}
-        {{ return({'is_valid': '(' ~ column ~ ' is not null)', 'utc': utc}) }}
+        {{ return({'is_present': '(' ~ column ~ ' is not null)', 'is_valid': '(' ~ column ~ ' is not null)', 'utc': utc}) }}
     {% endif %}
     {% set text = crm_retention.raw_text(column) %}
     {{ return({
+        'is_present': '(' ~ text ~ ' is not null)',
         'is_valid': crm_retention.timestamp_is_valid(text),
         'utc': 'case when ' ~ crm_retention.timestamp_is_valid(text) ~ ' then ' ~ crm_retention.timestamp_to_utc(text) ~ ' end',
     }) }}

@@ -1,49 +1,63 @@
 {#-
-    De-duplication of raw rows: the latest version of each key survives (version_rank 1). Only
-    keys with several rows are ranked, so the window sorts the few duplicates, not every row of a
-    table with millions. Emits three CTEs over `input_cte`, the last named `versioned`; rows with
-    a null key keep version_rank 1 (they are rejected for the missing key).
--#}
-{% macro latest_version_ctes(input_cte, key, order_by) %}
-version_counts as (
+    De-duplication of raw rows: the latest version of each key survives (version_rank 1).
 
-    select
-        {{ key }},
-        count(*) as versions
-    from {{ input_cte }}
+    Emits four CTEs, the last named `versioned`: the parsed rows of `relation` (a raw table or a
+    CTE) with a version_rank. `key_column` names the parsed key among `parsed_columns` (a list of
+    select expressions over the raw columns) and `raw_key` is the raw key's expression. The
+    versions of one key rank by the later updated_at, then the later `tie_break` (the raw text
+    of a parsed column, e.g. raw_ordered_at), then the larger `raw_values` text, so every engine
+    keeps the same row.
+
+    Only keys with several rows are ranked: one grouping finds them, the window sorts just
+    their rows, and every other row is parsed once, in a single pass over the raw rows, without
+    sharing an intermediate result of millions of rows between CTEs. Rows with a null key keep
+    version_rank 1 (they are rejected for the missing key).
+-#}
+{% macro latest_version_ctes(relation, key_column, raw_key, parsed_columns, tie_break, raw_values) %}
+{%- set key = crm_retention.raw_text(raw_key) -%}
+{%- set columns = parsed_columns | join(',\n        ') -%}
+{%- set order_by = 'updated_at desc nulls last, ' ~ crm_retention.raw_text(tie_break) ~ ' desc nulls last, ' ~ raw_values ~ ' desc' -%}
+repeated_keys as (
+
+    select {{ key }} as version_key
+    from {{ relation }}
     where {{ key }} is not null
     group by {{ key }}
+    having count(*) > 1
 
 ),
 
-ranked_versions as (
+single_versions as (
 
     select
-        {{ input_cte }}.*,
-        row_number() over (
-            partition by {{ input_cte }}.{{ key }}
-            order by {{ order_by }}
-        ) as version_rank
-    from {{ input_cte }}
-    inner join version_counts
-        on {{ input_cte }}.{{ key }} = version_counts.{{ key }}
-    where version_counts.versions > 1
+        {{ columns }},
+        1 as version_rank
+    from {{ relation }}
+    where
+        {{ key }} is null
+        or {{ key }} not in (select repeated_keys.version_key from repeated_keys)
+
+),
+
+repeated_versions as (
+
+    select
+        {{ columns }}
+    from {{ relation }}
+    where {{ key }} in (select repeated_keys.version_key from repeated_keys)
 
 ),
 
 versioned as (
 
-    select
-        {{ input_cte }}.*,
-        1 as version_rank
-    from {{ input_cte }}
-    left join version_counts
-        on {{ input_cte }}.{{ key }} = version_counts.{{ key }}
-    where coalesce(version_counts.versions, 1) = 1
+    select * from single_versions
 
     union all
 
-    select * from ranked_versions
+    select
+        *,
+        row_number() over (partition by {{ key_column }} order by {{ order_by }}) as version_rank
+    from repeated_versions
 
 )
 {% endmacro %}

@@ -1,4 +1,7 @@
-{#- One row per customer with a counted order: cohort (period of the first order) and lifetime figures. -#}
+{#-
+    One row per customer with a counted order: cohort (period of the first order) and lifetime
+    figures, summed from the customer's spells (a few rows per customer, not one per order).
+-#}
 {{ config(
     materialized=crm_retention.heavy_materialization(),
     incremental_strategy='append',
@@ -8,9 +11,9 @@
 
 with
 
-orders as (
+spells as (
 
-    select * from {{ ref('int_crm__orders') }}
+    select * from {{ ref('int_crm__customer_spells') }}
     {{ crm_retention.changed_customers_only() }}
 
 ),
@@ -19,11 +22,11 @@ customers as (
 
     select
         customer_id,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        count(*) as orders,
-        sum(net_revenue) as net_revenue
-    from orders
+        min(spell_started_on) as first_order_date,
+        max(last_order_date) as last_order_date,
+        cast(sum(spell_orders) as {{ dbt.type_bigint() }}) as orders,
+        sum(spell_revenue) as net_revenue
+    from spells
     group by customer_id
 
 ),

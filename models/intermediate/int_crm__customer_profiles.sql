@@ -41,12 +41,19 @@ as_of as (
 
 ),
 
+ordering_customers as (
+
+    select distinct customer_id
+    from orders
+
+),
+
 guests as (
 
-    select distinct orders.customer_id
-    from orders
+    select ordering_customers.customer_id
+    from ordering_customers
     left join customers
-        on orders.customer_id = customers.customer_id
+        on ordering_customers.customer_id = customers.customer_id
     where customers.customer_id is null
 
 ),
@@ -85,9 +92,9 @@ latest_spells as (
         customer_id,
         spell_number,
         spell_started_on,
-        spell_ends_on,
-        row_number() over (partition by customer_id order by spell_number desc) as spell_recency
+        spell_ends_on
     from spells
+    where is_latest_spell
 
 ),
 
@@ -107,9 +114,7 @@ ordering as (
     from cohorts
     cross join as_of
     inner join latest_spells
-        on
-            cohorts.customer_id = latest_spells.customer_id
-            and latest_spells.spell_recency = 1
+        on cohorts.customer_id = latest_spells.customer_id
 
 ),
 

@@ -2,56 +2,35 @@
 {%- do crm_retention.validate_vars() -%}
 {%- set source_relation = source('crm', 'customers') -%}
 {%- set columns = crm_retention.relation_columns(source_relation) -%}
-{%- set created_at = crm_retention.parse_timestamp('created_at', crm_retention.raw_column_type(columns, 'created_at')) -%}
-{%- set updated_at = crm_retention.parse_timestamp('updated_at', crm_retention.raw_column_type(columns, 'updated_at')) -%}
 {%- set optional_columns = ['email', 'first_name', 'last_name', 'country', 'acquisition_channel', 'created_at', 'updated_at'] -%}
+{#- Each raw column as an expression: optional columns missing from the raw table are null. -#}
+{%- set raw = {'customer_id': 'customer_id'} -%}
+{%- for name in optional_columns -%}{%- do raw.update({name: crm_retention.optional_column(columns, name)}) -%}{%- endfor -%}
+{%- set created_at = crm_retention.parse_timestamp(raw.created_at, crm_retention.raw_column_type(columns, 'created_at')) -%}
+{%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, crm_retention.raw_column_type(columns, 'updated_at')) -%}
 {%- set raw_values_list = [('customer_id', 'raw_customer_id')] -%}
 {%- for name in optional_columns -%}{%- do raw_values_list.append((name, 'raw_' ~ name)) -%}{%- endfor -%}
 {%- set raw_values = crm_retention.raw_values(raw_values_list) -%}
+{%- set parsed_columns = [
+    crm_retention.raw_text(raw.customer_id) ~ ' as customer_id',
+    crm_retention.raw_text(raw.email) ~ ' as email',
+    crm_retention.raw_text(raw.first_name) ~ ' as first_name',
+    crm_retention.raw_text(raw.last_name) ~ ' as last_name',
+    crm_retention.raw_text(raw.country) ~ ' as country',
+    'lower(' ~ crm_retention.raw_text(raw.acquisition_channel) ~ ') as acquisition_channel',
+    created_at.is_present ~ ' as has_created_at',
+    created_at.is_valid ~ ' as is_created_at_valid',
+    created_at.utc ~ ' as created_at',
+    updated_at.utc ~ ' as updated_at',
+    raw.customer_id ~ ' as raw_customer_id',
+] -%}
+{%- for name in optional_columns -%}{%- do parsed_columns.append(raw[name] ~ ' as raw_' ~ name) -%}{%- endfor %}
 
 with
 
-source as (
-
-    select
-        customer_id,
-        {%- for name in optional_columns %}
-        {{ crm_retention.optional_column(columns, name) }} as {{ name }}
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    from {{ source_relation }}
-
-),
-
-parsed as (
-
-    select
-        {{ crm_retention.raw_text('customer_id') }} as customer_id,
-        {{ crm_retention.raw_text('email') }} as email,
-        {{ crm_retention.raw_text('first_name') }} as first_name,
-        {{ crm_retention.raw_text('last_name') }} as last_name,
-        {{ crm_retention.raw_text('country') }} as country,
-        lower({{ crm_retention.raw_text('acquisition_channel') }}) as acquisition_channel,
-        {{ crm_retention.raw_text('created_at') }} as created_at_text,
-        {{ created_at.is_valid }} as is_created_at_valid,
-        {{ created_at.utc }} as created_at,
-        {{ updated_at.utc }} as updated_at,
-        customer_id as raw_customer_id,
-        {%- for name in optional_columns %}
-        {{ name }} as raw_{{ name }}
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    from source
-
-),
-
 -- The latest version of each customer id survives; ties go to the later created_at text, then
 -- the larger raw values, so every engine keeps the same row.
-{{ crm_retention.latest_version_ctes('parsed', 'customer_id', [
-    'updated_at desc nulls last',
-    'created_at_text desc nulls last',
-    raw_values ~ ' desc',
-] | join(', ')) }},
+{{ crm_retention.latest_version_ctes(source_relation, 'customer_id', raw.customer_id, parsed_columns, 'raw_created_at', raw_values) }},
 
 classified as (
 
@@ -60,7 +39,7 @@ classified as (
         case
             when customer_id is null then 'missing_customer_id'
             when version_rank > 1 then 'duplicate_customer_id'
-            when created_at_text is not null and not is_created_at_valid then 'invalid_timestamp'
+            when has_created_at and not is_created_at_valid then 'invalid_timestamp'
             when cast(created_at as date) > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
         end as rejection_reason
     from versioned

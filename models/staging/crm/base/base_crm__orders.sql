@@ -3,109 +3,92 @@
     stg_crm__orders and crm__rejected_rows both read this, so each raw row lands in exactly one
     of them. The order of the checks is the precedence documented in docs/definitions.md.
     In incremental mode (macros/incremental.sql) a run re-reads only the raw rows of order_ids
-    with a row changed within the lookback, and replaces all rows of those order_ids.
+    with a row changed within the lookback, and replaces all rows of those order_ids; rows
+    without an order_id are always re-read, so the pre-hook drops their previous copies.
 -#}
 {{ config(
     materialized=crm_retention.heavy_materialization(),
     incremental_strategy='delete+insert',
-    unique_key='raw_order_key',
+    unique_key='order_id',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where order_id is null{% endif %}",
 ) }}
 {%- do crm_retention.validate_vars() -%}
 {%- set statuses = crm_retention.get_status_lists() -%}
 {%- set source_relation = source('crm', 'orders') -%}
 {%- set columns = crm_retention.relation_columns(source_relation) -%}
-{%- set ordered_at = crm_retention.parse_timestamp('ordered_at', crm_retention.raw_column_type(columns, 'ordered_at')) -%}
-{%- set updated_at = crm_retention.parse_timestamp('updated_at', crm_retention.raw_column_type(columns, 'updated_at')) -%}
-{%- set amount = crm_retention.parse_amount('amount', crm_retention.raw_column_type(columns, 'amount')) -%}
-{%- set refunded_amount = crm_retention.parse_amount('refunded_amount', crm_retention.raw_column_type(columns, 'refunded_amount')) -%}
 {%- set raw_columns = ['order_id', 'customer_id', 'ordered_at', 'status', 'amount', 'refunded_amount', 'currency', 'updated_at'] -%}
+{#- Each raw column as an expression: optional columns missing from the raw table are null. -#}
+{%- set raw = {} -%}
+{%- for name in raw_columns -%}{%- do raw.update({name: crm_retention.optional_column(columns, name)}) -%}{%- endfor -%}
+{%- set ordered_at = crm_retention.parse_timestamp(raw.ordered_at, crm_retention.raw_column_type(columns, 'ordered_at')) -%}
+{%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, crm_retention.raw_column_type(columns, 'updated_at')) -%}
+{%- set amount = crm_retention.parse_amount(raw.amount, crm_retention.raw_column_type(columns, 'amount')) -%}
+{%- set refunded_amount = crm_retention.parse_amount(raw.refunded_amount, crm_retention.raw_column_type(columns, 'refunded_amount')) -%}
 {%- set raw_values_list = [] -%}
 {%- for name in raw_columns -%}{%- do raw_values_list.append((name, 'raw_' ~ name)) -%}{%- endfor -%}
 {%- set raw_values = crm_retention.raw_values(raw_values_list) -%}
+{%- set parsed_columns = [
+    crm_retention.raw_text(raw.order_id) ~ ' as order_id',
+    crm_retention.raw_text(raw.customer_id) ~ ' as customer_id',
+    'lower(' ~ crm_retention.raw_text(raw.status) ~ ') as status',
+    crm_retention.raw_text(raw.currency) ~ ' as currency',
+    ordered_at.is_valid ~ ' as is_ordered_at_valid',
+    ordered_at.utc ~ ' as ordered_at',
+    amount.is_number ~ ' as is_amount_number',
+    amount.value ~ ' as amount',
+    refunded_amount.is_present ~ ' as has_refunded_amount',
+    refunded_amount.is_number ~ ' as is_refunded_amount_number',
+    refunded_amount.value ~ ' as refunded_amount',
+    updated_at.utc ~ ' as updated_at',
+] -%}
+{%- for name in raw_columns -%}{%- do parsed_columns.append(raw[name] ~ ' as raw_' ~ name) -%}{%- endfor %}
 
 with
-
-source as (
-
-    select
-        order_id,
-        customer_id,
-        ordered_at,
-        status,
-        amount,
-        {{ crm_retention.optional_column(columns, 'refunded_amount') }} as refunded_amount,
-        {{ crm_retention.optional_column(columns, 'currency') }} as currency,
-        {{ crm_retention.optional_column(columns, 'updated_at') }} as updated_at,
-        coalesce({{ crm_retention.raw_text('order_id') }}, '') as raw_order_key
-    from {{ source_relation }}
-
-),
 
 {% if is_incremental() %}
 -- Order ids with a raw row changed since the newest row processed, less the lookback; rows
 -- whose timestamps do not parse, and rows without an order_id, are few and always re-read.
+watermark as (
+
+    select {{ dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), 'max(coalesce(updated_at, ordered_at))') }}
+        as changed_since
+    from {{ this }}
+    where cast(coalesce(updated_at, ordered_at) as date) <= {{ crm_retention.current_utc_date() }}
+
+),
+
 changed_keys as (
 
-    select distinct raw_order_key
-    from source
+    select distinct coalesce({{ crm_retention.raw_text(raw.order_id) }}, '') as raw_order_key
+    from {{ source_relation }}
+    cross join watermark
     where
-        raw_order_key = ''
+        {{ crm_retention.raw_text(raw.order_id) }} is null
         or coalesce({{ updated_at.utc }}, {{ ordered_at.utc }}) is null
-        or coalesce({{ updated_at.utc }}, {{ ordered_at.utc }}) >= (
-            select {{ dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), 'max(changed_at)') }}
-            from {{ this }}
-            where cast(changed_at as date) <= {{ crm_retention.current_utc_date() }}
-        )
+        or coalesce({{ updated_at.utc }}, {{ ordered_at.utc }}) >= watermark.changed_since
 
 ),
 
 scoped as (
-
-    select source.*
-    from source
-    inner join changed_keys
-        on source.raw_order_key = changed_keys.raw_order_key
-
-),
-{% else %}
-scoped as (
-
-    select * from source
-
-),
-{% endif %}
-
-parsed as (
 
     select
-        {{ crm_retention.raw_text('order_id') }} as order_id,
-        {{ crm_retention.raw_text('customer_id') }} as customer_id,
-        lower({{ crm_retention.raw_text('status') }}) as status,
-        {{ crm_retention.raw_text('currency') }} as currency,
-        {{ ordered_at.is_valid }} as is_ordered_at_valid,
-        {{ ordered_at.utc }} as ordered_at,
-        {{ amount.is_number }} as is_amount_number,
-        {{ amount.value }} as amount,
-        {{ crm_retention.raw_text('refunded_amount') }} is not null as has_refunded_amount,
-        {{ refunded_amount.is_number }} as is_refunded_amount_number,
-        {{ refunded_amount.value }} as refunded_amount,
-        {{ updated_at.utc }} as updated_at,
-        raw_order_key,
         {%- for name in raw_columns %}
-        {{ name }} as raw_{{ name }}
+        {{ raw[name] }} as {{ name }}
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
-    from scoped
+    from {{ source_relation }}
+    inner join changed_keys
+        on coalesce({{ crm_retention.raw_text(raw.order_id) }}, '') = changed_keys.raw_order_key
 
 ),
+{% set input_relation = 'scoped' %}
+{% else %}
+{% set input_relation = source_relation %}
+{% endif %}
 
 -- The latest version of each order id survives; ties go to the later ordered_at text, then
 -- the larger raw values, so every engine keeps the same row.
-{{ crm_retention.latest_version_ctes('parsed', 'order_id', [
-    'parsed.updated_at desc nulls last',
-    crm_retention.raw_text('parsed.raw_ordered_at') ~ ' desc nulls last',
-    raw_values ~ ' desc',
-] | join(', ')) }},
+{{ crm_retention.latest_version_ctes(input_relation, 'order_id', raw.order_id, parsed_columns, 'raw_ordered_at', raw_values) }},
 
 classified as (
 
@@ -152,8 +135,6 @@ final as (
         rejection_reason,
         -- Only rejected rows show their raw values; building the text for every row costs time.
         case when rejection_reason is not null then {{ raw_values }} end as raw_values,
-        raw_order_key,
-        coalesce(updated_at, ordered_at) as changed_at,
         {{ crm_retention.run_started_at_literal() }} as processed_at
     from classified
 
