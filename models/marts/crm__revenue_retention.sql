@@ -12,80 +12,56 @@ spine as (
 
 ),
 
-customer_periods as (
-
-    select * from {{ ref('int_crm__customer_periods') }}
-
-),
-
-cohorts as (
-
-    select * from {{ ref('int_crm__customer_cohorts') }}
-
-),
-
-indexed as (
-
-    select
-        customer_periods.customer_id,
-        spine.period_index,
-        customer_periods.net_revenue
-    from customer_periods
-    inner join spine
-        on customer_periods.period_start = spine.period_start
-
-),
-
--- Each customer-period's revenue as "current" in its own period and "previous" in the next.
-both_sides as (
+-- Each customer-period next to the customer's previous and next periods with revenue: one
+-- sort of the customer-periods. The first is the customer's cohort period.
+neighbours as (
 
     select
         customer_id,
-        period_index,
+        period_start,
+        net_revenue,
+        lag(period_start) over (partition by customer_id order by period_start) as previous_period_start,
+        lag(net_revenue) over (partition by customer_id order by period_start) as previous_period_revenue,
+        lead(period_start) over (partition by customer_id order by period_start) as next_period_start
+    from {{ ref('int_crm__customer_periods') }}
+
+),
+
+-- A customer's revenue r in each period where it has orders, against r of the period before
+-- (0 unless that period is the adjacent one); and, in the period after its last period of a
+-- run, a row with revenue 0 against that r: the churn. Rows beyond the as-of period fall away
+-- with the spine below.
+customer_movements as (
+
+    select
+        period_start,
         net_revenue as revenue,
-        0 as previous_revenue
-    from indexed
+        case
+            when {{ crm_retention.next_period_start('previous_period_start') }} = period_start
+                then previous_period_revenue
+            else 0
+        end as previous_revenue,
+        case when previous_period_start is null then 1 else 0 end as is_new
+    from neighbours
 
     union all
 
     select
-        customer_id,
-        period_index + 1 as period_index,
+        {{ crm_retention.next_period_start('period_start') }} as period_start,
         0 as revenue,
-        net_revenue as previous_revenue
-    from indexed
-
-),
-
-customer_movements as (
-
-    select
-        both_sides.customer_id,
-        both_sides.period_index,
-        sum(both_sides.revenue) as revenue,
-        sum(both_sides.previous_revenue) as previous_revenue
-    from both_sides
-    group by both_sides.customer_id, both_sides.period_index
-
-),
-
-flagged as (
-
-    select
-        customer_movements.*,
-        case when cohorts.cohort_period = spine.period_start then 1 else 0 end as is_new
-    from customer_movements
-    inner join spine
-        on customer_movements.period_index = spine.period_index
-    inner join cohorts
-        on customer_movements.customer_id = cohorts.customer_id
+        net_revenue as previous_revenue,
+        0 as is_new
+    from neighbours
+    where
+        next_period_start is null
+        or next_period_start <> {{ crm_retention.next_period_start('period_start') }}
 
 ),
 
 classified as (
 
     select
-        period_index,
+        period_start,
         previous_revenue,
         revenue,
         case when is_new = 1 then revenue else 0 end as new_revenue,
@@ -101,14 +77,14 @@ classified as (
             else 0
         end as contraction_revenue,
         case when revenue = 0 and previous_revenue > 0 then previous_revenue else 0 end as churned_revenue
-    from flagged
+    from customer_movements
 
 ),
 
 period_movements as (
 
     select
-        period_index,
+        period_start,
         sum(previous_revenue) as starting_revenue,
         sum(new_revenue) as new_revenue,
         sum(reactivated_revenue) as reactivated_revenue,
@@ -117,7 +93,7 @@ period_movements as (
         sum(churned_revenue) as churned_revenue,
         sum(revenue) as ending_revenue
     from classified
-    group by period_index
+    group by period_start
 
 ),
 
@@ -136,7 +112,7 @@ filled as (
         coalesce(period_movements.ending_revenue, 0) as ending_revenue
     from spine
     left join period_movements
-        on spine.period_index = period_movements.period_index
+        on spine.period_start = period_movements.period_start
 
 ),
 
