@@ -14,25 +14,18 @@ customer_periods as (
 
 ),
 
-cohorts as (
-
-    select * from {{ ref('int_crm__customer_cohorts') }}
-
-),
-
 period_orders as (
 
     select
         customer_periods.period_start,
         sum(customer_periods.orders) as orders,
         sum(customer_periods.net_revenue) as revenue,
-        sum(case when cohorts.cohort_period = customer_periods.period_start then customer_periods.orders else 0 end)
+        -- New: the period is the customer's first with a counted order, its cohort period.
+        sum(case when customer_periods.previous_period_start is null then customer_periods.orders else 0 end)
             as new_customer_orders,
-        sum(case when cohorts.cohort_period = customer_periods.period_start then customer_periods.net_revenue else 0 end)
+        sum(case when customer_periods.previous_period_start is null then customer_periods.net_revenue else 0 end)
             as new_customer_revenue
     from customer_periods
-    inner join cohorts
-        on customer_periods.customer_id = cohorts.customer_id
     group by customer_periods.period_start
 
 ),

@@ -14,12 +14,6 @@ customer_periods as (
 
 ),
 
-cohorts as (
-
-    select * from {{ ref('int_crm__customer_cohorts') }}
-
-),
-
 period_customers as (
 
     select
@@ -27,10 +21,9 @@ period_customers as (
         count(*) as customers,
         sum(customer_periods.orders) as orders,
         sum(case when customer_periods.orders >= 2 then 1 else 0 end) as repeat_customers,
-        sum(case when cohorts.cohort_period < customer_periods.period_start then 1 else 0 end) as returning_customers
+        -- Returning: the customer had a counted order in an earlier period.
+        sum(case when customer_periods.previous_period_start is not null then 1 else 0 end) as returning_customers
     from customer_periods
-    inner join cohorts
-        on customer_periods.customer_id = cohorts.customer_id
     group by customer_periods.period_start
 
 ),

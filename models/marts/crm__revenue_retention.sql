@@ -12,23 +12,15 @@ spine as (
 
 ),
 
--- Each customer-period next to the customer's previous and next periods with revenue: one
--- sort of the customer-periods. The first is the customer's cohort period.
-neighbours as (
+customer_periods as (
 
-    select
-        customer_id,
-        period_start,
-        net_revenue,
-        lag(period_start) over (partition by customer_id order by period_start) as previous_period_start,
-        lag(net_revenue) over (partition by customer_id order by period_start) as previous_period_revenue,
-        lead(period_start) over (partition by customer_id order by period_start) as next_period_start
-    from {{ ref('int_crm__customer_periods') }}
+    select * from {{ ref('int_crm__customer_periods') }}
 
 ),
 
--- A customer's revenue r in each period where it has orders, against r of the period before
--- (0 unless that period is the adjacent one); and, in the period after its last period of a
+-- A customer's revenue r in each period where it has orders, against r of the customer's
+-- previous period with orders (0 unless that is the adjacent period; none in the cohort
+-- period, which makes the customer new); and, in the period after its last period of a
 -- run, a row with revenue 0 against that r: the churn. Rows beyond the as-of period fall away
 -- with the spine below.
 customer_movements as (
@@ -42,7 +34,7 @@ customer_movements as (
             else 0
         end as previous_revenue,
         case when previous_period_start is null then 1 else 0 end as is_new
-    from neighbours
+    from customer_periods
 
     union all
 
@@ -51,7 +43,7 @@ customer_movements as (
         0 as revenue,
         net_revenue as previous_revenue,
         0 as is_new
-    from neighbours
+    from customer_periods
     where
         next_period_start is null
         or next_period_start <> {{ crm_retention.next_period_start('period_start') }}
