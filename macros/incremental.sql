@@ -4,6 +4,7 @@
     - base_crm__orders re-reads the raw rows of every order_id that has a row changed (updated_at,
       or ordered_at where updated_at is missing) since its newest row minus
       crm_incremental_lookback_days, and replaces all rows of those order_ids (delete+insert);
+      base_crm__customers does the same by customer_id (updated_at, or created_at);
     - int_crm__changed_customers lists the customers of the rows that run replaced;
     - each customer-grain table deletes those customers' rows and appends them recomputed.
     Everything that depends on the as-of date or on all customers at once (period marts, RFM,
@@ -60,3 +61,48 @@
 {% macro depends_on_changed_customers() -%}
     /* depends on {{ ref('int_crm__changed_customers') }} */
 {%- endmacro %}
+
+{#-
+    The raw rows an incremental run of a base table re-reads, as three CTEs, the last named
+    `scoped`: every raw row of each key with a row changed since the newest row already
+    processed, less the lookback. `raw` maps each column of `raw_columns` to its expression over
+    `relation`; `key` is the raw key as trimmed text; `changed_at` is a raw row's parsed change
+    time (updated_at, or else its own timestamp) and `stored_changed_at` the same over {{ this }}.
+    Rows whose change time is missing or does not parse, and rows without a key, are few and
+    always re-read; the base table's pre-hook drops the previous copies of keyless rows.
+-#}
+{% macro changed_rows_ctes(relation, raw_columns, raw, key, changed_at, stored_changed_at) %}
+watermark as (
+
+    select {{ dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), 'max(' ~ stored_changed_at ~ ')') }}
+        as changed_since
+    from {{ this }}
+    where cast({{ stored_changed_at }} as date) <= {{ crm_retention.current_utc_date() }}
+
+),
+
+changed_keys as (
+
+    select distinct coalesce({{ key }}, '') as changed_key
+    from {{ relation }}
+    cross join watermark
+    where
+        {{ key }} is null
+        or {{ changed_at }} is null
+        or {{ changed_at }} >= watermark.changed_since
+
+),
+
+scoped as (
+
+    select
+        {%- for name in raw_columns %}
+        {{ raw[name] }} as {{ name }}
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ relation }}
+    inner join changed_keys
+        on coalesce({{ key }}, '') = changed_keys.changed_key
+
+)
+{% endmacro %}

@@ -4,7 +4,8 @@ Generates N typed orders (scripts/bench_data.py), builds the package with `crm_i
 (the first run is a full build), appends one day of orders (N / 1000 new orders and N / 10000
 corrected versions of old orders, changed to cancelled), builds again, and prints both builds'
 wall time and models' own execution time (summed from run_results.json) and their ratio, with
-the slowest models of the incremental run. Usage: benchmark_incremental.py N [--workdir DIR].
+the slowest models of each. Usage: benchmark_incremental.py N [--workdir DIR]
+[--top K].
 The identity of the marts with a full refresh is checked by tests/python/test_incremental.py.
 """
 
@@ -63,6 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("orders", type=int)
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "incremental"))
+    parser.add_argument("--top", type=int, default=6, help="how many of the slowest models to list")
     args = parser.parse_args()
     workdir = Path(args.workdir) / f"orders_{args.orders}"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -82,9 +84,10 @@ def main() -> None:
     print(f"full build:        wall {full[0]:6.1f} s, models {full[1]:6.1f} s")
     print(f"incremental build: wall {incremental[0]:6.1f} s, models {incremental[1]:6.1f} s "
           f"({incremental[1] / full[1]:.0%} of the full build's models; target <= 25%)")
-    print("slowest models of the incremental run:")
-    for seconds, name in incremental[2][:6]:
-        print(f"  {seconds:6.2f}  {name}")
+    for label, run in (("full build", full), ("incremental run", incremental)):
+        print(f"slowest models of the {label}:")
+        for seconds, name in run[2][:args.top]:
+            print(f"  {seconds:6.2f}  {name}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Incremental mode equals a full refresh.
 
-The demo orders are loaded up to a cut-off, then appended a day at a time together with the
-awkward rows of a real feed: a late order dated months back, a correction of an old order to
-cancelled, an order moved to another customer and a brand-new guest. After each batch an
-incremental run must leave every mart (and the staged orders and rejected rows) identical to a
-full build of the same raw rows into a fresh database.
+The demo orders and customers are loaded up to a cut-off, then appended a day at a time
+together with the awkward rows of a real feed: a late order dated months back, a correction of
+an old order to cancelled, an order moved to another customer, a brand-new guest, that guest
+registering the next day, a changed customer record, and customer rows without an id or with a
+timestamp that does not parse. After each batch an incremental run must leave every mart (and
+the staged orders and customers and the rejected rows) identical to a full build of the same raw
+rows into a fresh database.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from mart_comparison import MART_KEYS, compare_rows, read_demo_raw
 CUT_OFF = date(2026, 6, 20)
 BATCH_DAYS = [date(2026, 6, 20), date(2026, 6, 21), date(2026, 6, 22)]
 INCREMENTAL = {"crm_incremental": True, "crm_incremental_lookback_days": 2}
-COMPARED = ["stg_crm__orders", "crm__rejected_rows", *MART_KEYS]
-KEYS = {**MART_KEYS, "stg_crm__orders": ["order_id"], "crm__rejected_rows": ["rejected_row_id"]}
+COMPARED = ["stg_crm__orders", "stg_crm__customers", "crm__rejected_rows", *MART_KEYS]
+KEYS = {**MART_KEYS, "stg_crm__orders": ["order_id"], "stg_crm__customers": ["customer_id"],
+        "crm__rejected_rows": ["rejected_row_id"]}
 
 
 def changed_on(row: dict) -> date | None:
-    stamp = ref.parse_timestamp(row.get("updated_at")) or ref.parse_timestamp(row.get("ordered_at"))
+    """The day a raw order or customer row changed: updated_at, or else its own timestamp."""
+    stamp = ref.parse_timestamp(row.get("updated_at")) or ref.parse_timestamp(
+        row.get("ordered_at") if "ordered_at" in row else row.get("created_at"))
     return stamp.date() if stamp else None
 
 
@@ -48,6 +53,23 @@ def feed_rows(day: date, batch: int, history: list[dict]) -> list[dict]:
     ]
 
 
+def customer_feed_rows(day: date, batch: int, history: list[dict]) -> list[dict]:
+    """The customer rows a real feed delivers besides the day's new and changed customers."""
+    at = f"{day.isoformat()}T12:00:00Z"
+    rows = [
+        # a changed record of a known customer: the newer version wins
+        {**history[50 + batch], "country": "NL", "updated_at": at},
+        # rows that are rejected, and re-read by every run
+        {"customer_id": None, "email": f"nobody{batch}@example.com", "created_at": at, "updated_at": at},
+        {"customer_id": f"BAD{batch}", "created_at": "yesterday", "updated_at": None},
+    ]
+    if batch:
+        # the guest of the day before registers
+        rows.append({"customer_id": f"G{batch - 1}", "email": f"g{batch - 1}@example.com", "country": "US",
+                     "acquisition_channel": "organic", "created_at": at, "updated_at": at})
+    return rows
+
+
 def assert_identical(incremental, full) -> None:
     problems = []
     for name in COMPARED:
@@ -64,21 +86,27 @@ def demo_raw():
 
 
 def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw):
-    orders = demo_raw["orders"]
+    orders, customers = demo_raw["orders"], demo_raw["customers"]
     loaded = [r for r in orders if (changed_on(r) or date.min) < CUT_OFF]
+    loaded_customers = [r for r in customers if (changed_on(r) or date.min) < CUT_OFF]
     incremental_dir = tmp_path / "incremental"
     # The first run is a full build, with every data and unit test, in incremental mode.
-    first = build(incremental_dir, {**demo_raw, "orders": loaded}, INCREMENTAL)
+    first = build(incremental_dir, {**demo_raw, "orders": loaded, "customers": loaded_customers}, INCREMENTAL)
     assert first.scalar("select count(*) from main.int_crm__changed_customers") > 0
 
     for batch, day in enumerate(BATCH_DAYS):
         todays = [r for r in orders if changed_on(r) == day]
         loaded = loaded + todays + feed_rows(day, batch, loaded)
-        raw = {**demo_raw, "orders": loaded}
+        todays_customers = [r for r in customers if changed_on(r) == day]
+        loaded_customers = loaded_customers + todays_customers + customer_feed_rows(day, batch, loaded_customers)
+        raw = {**demo_raw, "orders": loaded, "customers": loaded_customers}
         incremental = build(incremental_dir, raw, INCREMENTAL, command="run")
         changed = incremental.scalar("select count(*) from main.int_crm__changed_customers")
-        customers = incremental.scalar("select count(*) from main.crm__customers")
+        profiles = incremental.scalar("select count(*) from main.crm__customers")
         # the run touched a day's customers, not the whole history
-        assert 0 < changed < customers / 10, (changed, customers)
+        assert 0 < changed < profiles / 10, (changed, profiles)
+        # every raw customer row is in the base table once: none lost, none kept twice
+        based = incremental.scalar("select count(*) from main.base_crm__customers")
+        assert based == len(loaded_customers), (based, len(loaded_customers))
         full = build(tmp_path / f"full_{batch}", raw, {}, command="run")
         assert_identical(incremental, full)

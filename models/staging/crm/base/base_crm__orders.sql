@@ -46,41 +46,11 @@
 with
 
 {% if is_incremental() %}
--- Order ids with a raw row changed since the newest row processed, less the lookback; rows
--- whose timestamps do not parse, and rows without an order_id, are few and always re-read.
-watermark as (
-
-    select {{ dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), 'max(coalesce(updated_at, ordered_at))') }}
-        as changed_since
-    from {{ this }}
-    where cast(coalesce(updated_at, ordered_at) as date) <= {{ crm_retention.current_utc_date() }}
-
-),
-
-changed_keys as (
-
-    select distinct coalesce({{ crm_retention.raw_text(raw.order_id) }}, '') as raw_order_key
-    from {{ source_relation }}
-    cross join watermark
-    where
-        {{ crm_retention.raw_text(raw.order_id) }} is null
-        or coalesce({{ updated_at.utc }}, {{ ordered_at.utc }}) is null
-        or coalesce({{ updated_at.utc }}, {{ ordered_at.utc }}) >= watermark.changed_since
-
-),
-
-scoped as (
-
-    select
-        {%- for name in raw_columns %}
-        {{ raw[name] }} as {{ name }}
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    from {{ source_relation }}
-    inner join changed_keys
-        on coalesce({{ crm_retention.raw_text(raw.order_id) }}, '') = changed_keys.raw_order_key
-
-),
+-- The raw rows of every order id with a row changed within the lookback (macros/incremental.sql).
+{{ crm_retention.changed_rows_ctes(
+    source_relation, raw_columns, raw, crm_retention.raw_text(raw.order_id),
+    'coalesce(' ~ updated_at.utc ~ ', ' ~ ordered_at.utc ~ ')', 'coalesce(updated_at, ordered_at)'
+) }},
 {% set input_relation = 'scoped' %}
 {% else %}
 {% set input_relation = source_relation %}
