@@ -21,8 +21,8 @@
 {%- for name in optional_columns -%}{%- do raw.update({name: crm_retention.optional_column(columns, name)}) -%}{%- endfor -%}
 {%- set created_at = crm_retention.parse_timestamp(raw.created_at, crm_retention.raw_column_type(columns, 'created_at')) -%}
 {%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, crm_retention.raw_column_type(columns, 'updated_at')) -%}
-{%- set raw_values_list = [('customer_id', 'raw_customer_id')] -%}
-{%- for name in optional_columns -%}{%- do raw_values_list.append((name, 'raw_' ~ name)) -%}{%- endfor -%}
+{%- set raw_values_list = [] -%}
+{%- for name in raw_columns -%}{%- do raw_values_list.append((name, 'raw_' ~ name)) -%}{%- endfor -%}
 {%- set raw_values = crm_retention.raw_values(raw_values_list) -%}
 {%- set parsed_columns = [
     crm_retention.raw_text(raw.customer_id) ~ ' as customer_id',
@@ -35,9 +35,8 @@
     created_at.is_valid ~ ' as is_created_at_valid',
     created_at.utc ~ ' as created_at',
     updated_at.utc ~ ' as updated_at',
-    raw.customer_id ~ ' as raw_customer_id',
 ] -%}
-{%- for name in optional_columns -%}{%- do parsed_columns.append(raw[name] ~ ' as raw_' ~ name) -%}{%- endfor %}
+{%- for name in raw_columns -%}{%- do parsed_columns.append(raw[name] ~ ' as raw_' ~ name) -%}{%- endfor %}
 
 with
 
