@@ -8,7 +8,7 @@ DEMO_VARS := {crm_using_demo_data: true}
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: demo test lint unit-test pytest test-engines bench clean
+.PHONY: demo test test-slow lint unit-test pytest test-engines bench clean
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -33,8 +33,14 @@ lint: $(VENV)/.installed
 	mkdir -p $(dir $(CRM_DUCKDB_PATH))
 	$(VENV)/bin/sqlfluff lint $(LINT_PATHS)
 
+# The fast suite: lint and every test not marked slow (tests/python/conftest.py).
 test: $(VENV)/.installed lint
-	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider
+	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m "not slow" --durations=10
+
+# The slow suite: the tests marked slow, then the engines comparison.
+test-slow: $(VENV)/.installed
+	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m slow --durations=10
+	$(MAKE) test-engines
 
 # The demo on DuckDB, PostgreSQL and Spark, every mart compared row by row (docs/engines.md).
 # Installs PostgreSQL, Java and the adapters when missing; the PostgreSQL cluster lives in a
