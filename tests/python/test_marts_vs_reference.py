@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
+import reference as ref
 from dbt_project_runner import build
 from mart_comparison import MART_KEYS, compare_build, compare_rows, expected_marts, read_demo_raw, small_dataset
 
@@ -99,6 +100,34 @@ def test_spec_worked_example(tmp_path):
         assert row["is_complete_period"] is complete
         for actual, wanted in [(row["retention_rate"], retention), (row["churn_rate"], churn)]:
             assert (actual is None and wanted is None) or abs(actual - wanted) < 1e-9
+    # Gaps between order days: A 01-10 to 02-15 is 36 days, B 01-20 to 06-01 is 133 days (a
+    # reactivation at W = 90); C has one order day and no gap.
+    gaps = [(g["gap_days"], g["gaps"], g["cumulative_gaps"], g["cumulative_share"], g["is_reactivation"])
+            for g in built.table("crm__order_gaps", "gap_days")]
+    assert gaps == [(36, 1, 1, 0.5, False), (133, 1, 2, 1.0, True)]
+
+
+def test_order_gaps_match_reference(demo_month, demo_month_expected):
+    """crm__order_gaps from the cleaned raw rows: gaps between a customer's consecutive counted order days."""
+    cleaned = demo_month_expected["_cleaned"]
+    days_by_customer: dict[str, set] = {}
+    for order in ref.metric_orders(cleaned, ref.as_of_date(cleaned, None)):
+        days_by_customer.setdefault(order["customer_id"], set()).add(order["order_date"])
+    counts: dict[int, int] = {}
+    for days in days_by_customer.values():
+        ordered = sorted(days)
+        for earlier, later in zip(ordered, ordered[1:]):
+            gap = (later - earlier).days
+            counts[gap] = counts.get(gap, 0) + 1
+    total = sum(counts.values())
+    expected, running = [], 0
+    for gap in sorted(counts):
+        running += counts[gap]
+        expected.append({"gap_days": gap, "gaps": counts[gap], "cumulative_gaps": running,
+                         "cumulative_share": running / total, "is_reactivation": gap >= 90})
+    assert total > 1000  # the demo has thousands of repeat purchases
+    assert_no_problems(compare_rows("crm__order_gaps", demo_month.table("crm__order_gaps"), expected,
+                                    keys=["gap_days"]))
 
 
 def test_retention_identity_every_period(demo_month):
