@@ -28,20 +28,20 @@ rows_count as (
 
 broken as (
 
-    select 'as-of rows: ' || cast(as_of_rows as {{ dbt.type_string() }}) as rule
+    select {{ dbt.concat(["'as-of rows: '", 'cast(as_of_rows as ' ~ dbt.type_string() ~ ')']) }} as broken_rule
     from rows_count
     where as_of_rows <> 1
 
     union all
 
-    select 'as_of_date is null although counted orders exist' as rule
+    select 'as_of_date is null although counted orders exist' as broken_rule
     from as_of
     cross join counted_orders
     where as_of.as_of_date is null and counted_orders.orders > 0
 
     union all
 
-    select 'first_order_date is after as_of_date' as rule
+    select 'first_order_date is after as_of_date' as broken_rule
     from as_of
     where as_of.first_order_date > as_of.as_of_date
 
