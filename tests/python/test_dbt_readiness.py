@@ -1,4 +1,4 @@
-"""Ready for the dbt versions the package claims: the static checks that run offline.
+"""Ready for the dbt versions the package claims, and adoptable: the static checks that run offline.
 
 - `dbt parse --no-partial-parse --show-all-deprecations` reports no deprecation: every config sits
   where dbt 2 (Fusion) accepts it (custom keys under `meta`, generic-test `arguments:`, freshness
@@ -8,6 +8,8 @@
   here turns that check on for DuckDB too, so custom keys outside `meta` are reported offline.
 - `require-dbt-version` admits dbt 2 and starts at the dbt-core that CI builds on
   (requirements-min-dbt.txt, make test-min-dbt).
+- Every macro and every source column is documented, and every model has a test (what
+  dbt-project-evaluator's coverage rules ask, docs/project_evaluator.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from dbt_project_runner import ROOT
@@ -50,14 +53,21 @@ def parse_output(tmp_path: Path, vars: dict) -> tuple[int, str]:
     return result.returncode, ANSI.sub("", result.stdout + result.stderr)
 
 
-def test_parse_reports_no_deprecation(tmp_path):
-    # Every optional part switched on (demo seeds, incremental mode, freshness), so that every
-    # YAML and SQL file is read with its configs enabled.
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory):
+    """One parse with every optional part switched on (demo seeds, incremental mode, freshness),
+    so that every YAML and SQL file is read with its configs enabled."""
+    tmp_path = tmp_path_factory.mktemp("readiness")
     returncode, output = parse_output(tmp_path, {
         "crm_using_demo_data": True, "crm_incremental": True,
         "crm_freshness_warn_after_hours": 24, "crm_freshness_error_after_hours": 48,
     })
     assert returncode == 0, output
+    return output, json.loads((tmp_path / "target" / "manifest.json").read_text())
+
+
+def test_parse_reports_no_deprecation(parsed):
+    output, _ = parsed
     deprecations = [line for line in output.splitlines() if DEPRECATION.search(line)]
     assert not deprecations, "dbt reports deprecations:\n" + "\n".join(deprecations) + "\n\n" + output
 
@@ -88,3 +98,27 @@ def test_require_dbt_version_matches_what_ci_builds():
     assert lower == [f">={minimum}"], (ranges, minimum)
     # dbt 2 (Fusion) is admitted, dbt 3 is not.
     assert _admits(ranges, "2.0.0") and not _admits(ranges, "3.0.0")
+
+
+def test_every_macro_and_source_column_is_documented(parsed):
+    """Every macro of the package (macros/_macros.yml) and every source column has a description,
+    and the macro documentation names no macro that does not exist."""
+    _, manifest = parsed
+    macros = {m["name"]: m for m in manifest["macros"].values() if m["package_name"] == "crm_retention"}
+    undocumented = sorted(name for name, m in macros.items() if not m["description"].strip())
+    assert not undocumented, f"macros without a description in macros/_macros.yml: {undocumented}"
+    documented = {entry["name"] for entry in yaml.safe_load((ROOT / "macros" / "_macros.yml").read_text())["macros"]}
+    assert not documented - set(macros), f"macros/_macros.yml documents missing macros: {sorted(documented - set(macros))}"
+    columns = [(s["name"], c["name"]) for s in manifest["sources"].values() if s["package_name"] == "crm_retention"
+               for c in s["columns"].values() if not c["description"].strip()]
+    assert not columns, f"source columns without a description: {columns}"
+
+
+def test_every_model_has_a_test(parsed):
+    _, manifest = parsed
+    models = {key for key, node in manifest["nodes"].items()
+              if node["resource_type"] == "model" and node["package_name"] == "crm_retention"}
+    tested = {parent for node in manifest["nodes"].values() if node["resource_type"] == "test"
+              for parent in node["depends_on"]["nodes"]}
+    tested |= {f"model.crm_retention.{test['model']}" for test in manifest.get("unit_tests", {}).values()}
+    assert models and not models - tested, f"models without a data or unit test: {sorted(models - tested)}"
