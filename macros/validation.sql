@@ -173,6 +173,7 @@
     {% do crm_retention.get_flag('crm_using_marketing_spend', true) %}
     {% do crm_retention.get_flag('crm_using_demo_data', false) %}
     {% do crm_retention.get_flag('crm_incremental', false) %}
+    {% do crm_retention.get_flag('crm_run_self_tests', false) %}
     {% do crm_retention.get_incremental_lookback_days() %}
     {% do crm_retention.get_freshness_hours('crm_freshness_warn_after_hours') %}
     {% do crm_retention.get_freshness_hours('crm_freshness_error_after_hours') %}

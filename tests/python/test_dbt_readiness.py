@@ -55,11 +55,11 @@ def parse_output(tmp_path: Path, vars: dict) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def parsed(tmp_path_factory):
-    """One parse with every optional part switched on (demo seeds, incremental mode, freshness),
-    so that every YAML and SQL file is read with its configs enabled."""
+    """One parse with every optional part switched on (demo seeds, incremental mode, freshness, the
+    package's self tests), so that every YAML and SQL file is read with its configs enabled."""
     tmp_path = tmp_path_factory.mktemp("readiness")
     returncode, output = parse_output(tmp_path, {
-        "crm_using_demo_data": True, "crm_incremental": True,
+        "crm_using_demo_data": True, "crm_incremental": True, "crm_run_self_tests": True,
         "crm_freshness_warn_after_hours": 24, "crm_freshness_error_after_hours": 48,
     })
     assert returncode == 0, output

@@ -12,7 +12,7 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def markdown_files() -> list[Path]:
-    files = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+    files = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "DECISIONLOG.md", *sorted((ROOT / "docs").glob("*.md"))]
     return [path for path in files if path.exists()]
 
 
