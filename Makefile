@@ -38,8 +38,9 @@ test: $(VENV)/.installed lint
 	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m "not slow" --durations=10
 
 # The slow suite: the tests marked slow, the lowest claimed dbt-core, then the engines comparison.
+# pytest exits 5 when no test is marked slow; that is not a failure here.
 test-slow: $(VENV)/.installed
-	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m slow --durations=10
+	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m slow --durations=10 || [ $$? -eq 5 ]
 	$(MAKE) test-min-dbt
 	$(MAKE) test-engines
 
