@@ -107,13 +107,17 @@ final as (
         summaries.recency,
         summaries.customer_age,
         summaries.repeat_order_value,
-        {% for column in ['p_alive', 'expected_purchases', 'expected_order_value', 'predicted_clv'] -%}
         {% if predictions.enabled -%}
-        cast(predictions.{{ column }} as {{ crm_retention.type_rate() }}) as {{ column }}
+        cast(predictions.p_alive as {{ crm_retention.type_rate() }}) as p_alive,
+        cast(predictions.expected_purchases as {{ crm_retention.type_rate() }}) as expected_purchases,
+        cast(predictions.expected_order_value as {{ crm_retention.type_rate() }}) as expected_order_value,
+        cast(predictions.predicted_clv as {{ crm_retention.type_rate() }}) as predicted_clv
         {%- else -%}
-        cast(null as {{ crm_retention.type_rate() }}) as {{ column }}
-        {%- endif %}{{ ',' if not loop.last }}
-        {% endfor %}
+        cast(null as {{ crm_retention.type_rate() }}) as p_alive,
+        cast(null as {{ crm_retention.type_rate() }}) as expected_purchases,
+        cast(null as {{ crm_retention.type_rate() }}) as expected_order_value,
+        cast(null as {{ crm_retention.type_rate() }}) as predicted_clv
+        {%- endif %}
     from acquired
     left join summaries
         on acquired.customer_id = summaries.customer_id

@@ -21,10 +21,27 @@ predictions as (
 ),
 {% endif %}
 
+scored as (
+
+    select
+        profiles.*,
+        {% if predictions.enabled -%}
+        cast(predictions.p_alive as {{ crm_retention.type_rate() }}) as p_alive
+        {%- else -%}
+        cast(null as {{ crm_retention.type_rate() }}) as p_alive
+        {%- endif %}
+    from profiles
+    {% if predictions.enabled -%}
+    left join predictions
+        on profiles.customer_id = predictions.customer_id
+    {%- endif %}
+
+),
+
 final as (
 
     select
-        profiles.customer_id,
+        customer_id,
         email,
         first_name,
         last_name,
@@ -49,16 +66,8 @@ final as (
         rfm_segment,
         latest_nps_score,
         latest_nps_responded_at,
-        {% if predictions.enabled -%}
-        cast(predictions.p_alive as {{ crm_retention.type_rate() }}) as p_alive
-        {%- else -%}
-        cast(null as {{ crm_retention.type_rate() }}) as p_alive
-        {%- endif %}
-    from profiles
-    {% if predictions.enabled -%}
-    left join predictions
-        on profiles.customer_id = predictions.customer_id
-    {%- endif %}
+        p_alive
+    from scored
 
 )
 

@@ -7,7 +7,9 @@ mean value of a repeat purchase day from (frequency, repeat_order_value) of the 
 one. Both likelihoods are evaluated on the distinct summary rows, each weighted by how many
 customers share it, with the terms that depend on one column only computed once per distinct
 value of that column: a million customers cost a few hundred thousand rows of vector arithmetic
-per evaluation. Parameters are searched in log space (they are positive) within [e^-25, e^25].
+per evaluation. Parameters are searched in log space (they are positive), relative to a scale
+(1, except the mean customer_age for alpha and the mean repeat_order_value for gamma, the
+parameters measured in time and money), within [e^-15, e^15] of it.
 
 A fit that cannot be trusted is reported, not raised: `is_converged` is false, `fit_note` says
 why (too few customers, no repeat customer, the optimiser's failure, a parameter at the edge of
@@ -19,7 +21,7 @@ from scipy import optimize, special
 
 MIN_CUSTOMERS = 20
 MIN_REPEAT_CUSTOMERS = 5
-LOG_BOUND = 25.0
+LOG_BOUND = 15.0
 # A parameter this close (in log space) to the edge of its range has run away: the likelihood
 # keeps rising towards 0 or infinity, so the data do not identify it.
 EDGE = 1e-3
@@ -115,27 +117,32 @@ def gamma_gamma_log_likelihood(params, data):
     return float(np.dot(data.weights, per_row))
 
 
-def maximise(log_likelihood, data, start, names):
-    """Maximum-likelihood parameters, the log-likelihood, and None or the reason the fit fails."""
-    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+def maximise(log_likelihood, data, scale, names):
+    """Maximum-likelihood parameters, the log-likelihood, and None or the reason the fit fails.
+
+    The search starts from the scale (log 0) except for the second Gamma-Gamma shape, whose
+    mean exists only above 1 (start 2), and moves in log(parameter / scale).
+    """
+    scale = np.asarray(scale, dtype=float)
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(scale)
 
     def search(log_start, fit_data):
         # The mean log-likelihood per customer keeps the objective's scale independent of size.
         total = float(fit_data.weights.sum())
 
         def objective(log_params):
-            value = log_likelihood(np.exp(log_params), fit_data)
+            value = log_likelihood(scale * np.exp(log_params), fit_data)
             return -value / total if np.isfinite(value) else 1e300
 
         return optimize.minimize(objective, log_start, method="L-BFGS-B", bounds=bounds,
                                  options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
 
-    log_start = np.log(np.asarray(start, dtype=float))
+    log_start = np.array([np.log(2.0) if name == "q" else 0.0 for name in names])
     if len(data.weights) > WARM_START_ROWS:
         step = int(np.ceil(len(data.weights) / WARM_START_ROWS))
         log_start = search(log_start, data.subsample(step)).x
     result = search(log_start, data)
-    params = np.exp(result.x)
+    params = scale * np.exp(result.x)
     log_likelihood_value = log_likelihood(params, data)
     if not result.success:
         return params, log_likelihood_value, f"the optimiser stopped without converging ({result.message})"
@@ -144,7 +151,8 @@ def maximise(log_likelihood, data, start, names):
     at_edge = [name for name, value in zip(names, result.x) if abs(value) > LOG_BOUND - EDGE]
     if at_edge:
         return params, log_likelihood_value, (
-            f"{', '.join(at_edge)} ran to the edge of its range (e^+-{LOG_BOUND:g}): the data do not identify it"
+            f"{', '.join(at_edge)} ran to the edge of its range (e^-{LOG_BOUND:g} to e^{LOG_BOUND:g} times its scale): "
+            "the likelihood keeps rising towards 0 or infinity, so the data do not identify it"
         )
     return params, log_likelihood_value, None
 
@@ -179,8 +187,8 @@ def fit(frequency, recency, customer_age, repeat_order_value):
     else:
         (x, mean_value), weights = distinct_rows(frequency[spend], repeat_order_value[spend])
         data = GammaGammaData(x, mean_value, weights)
-        start = [1.0, 2.0, float(np.dot(weights, mean_value) / weights.sum())]
-        params, value, failure = maximise(gamma_gamma_log_likelihood, data, start, GG_NAMES)
+        scale = [1.0, 1.0, float(np.dot(weights, mean_value) / weights.sum())]
+        params, value, failure = maximise(gamma_gamma_log_likelihood, data, scale, GG_NAMES)
         row |= {f"gg_{n}": float(v) for n, v in zip(GG_NAMES, params)} | {"gg_log_likelihood": value}
         if failure:
             notes.append(f"Gamma-Gamma: {failure}")
