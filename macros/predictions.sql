@@ -38,6 +38,9 @@
     {% endif %}
     {% set result = run_query('select is_converged, fit_note from ' ~ fit) %}
     {% if result.rows | length == 1 and not result.rows[0][0] %}
-        {% do exceptions.warn('crm_retention: the predictive models did not converge, so the prediction columns are null: ' ~ result.rows[0][1]) %}
+        {% do exceptions.warn(
+            'crm_retention: the predictive models did not converge (' ~ result.rows[0][1] ~ '); '
+            ~ 'the prediction columns that need them are null (docs/definitions.md, "Predictive CLV").'
+        ) %}
     {% endif %}
 {% endmacro %}

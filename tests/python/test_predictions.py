@@ -288,18 +288,70 @@ def test_a_parameter_that_runs_away_is_not_converged():
     """Everyone buys every week up to the as-of date: no one ever drops out, so a -> 0 or b -> infinity."""
     rows = [(int(t) - 1, t - 1, t, 10.0 + i % 7) for i, t in enumerate(range(10, 60)) for _ in range(3)]
     row = fit_module.fit(*summaries(rows))
-    assert row["is_converged"] is False
+    assert row["is_converged"] is False and row["is_bgnbd_converged"] is False
+    assert row["fit_note"].startswith("BG/NBD: ")
     assert "ran to the edge of its range" in row["fit_note"] or "without converging" in row["fit_note"]
+
+
+def synthetic_base(n, seed):
+    """Summaries of n customers with gamma-distributed purchase rates and spend."""
+    rng = np.random.default_rng(seed)
+    big_t = rng.integers(1, 80, n).astype(float)
+    rate = rng.gamma(0.5, 0.5, n)
+    x = np.minimum(rng.poisson(rate * big_t), big_t).astype(float)
+    t_x = np.where(x > 0, np.floor(big_t * rng.uniform(0.3, 1.0, n)), 0.0)
+    value = np.where(x > 0, rng.gamma(5.0, 4.0, n), np.nan)
+    return x, t_x, big_t, value
+
+
+def test_spend_without_heterogeneity_fails_only_the_spend_model():
+    """Every repeat day worth exactly 20: Gamma-Gamma's q and gamma run to infinity together."""
+    x, t_x, big_t, value = synthetic_base(5_000, seed=3)
+    row = fit_module.fit(x, t_x, big_t, np.where(x > 0, 20.0, np.nan))
+    assert row["is_bgnbd_converged"] is True
+    assert row["is_converged"] is False and row["is_gamma_gamma_converged"] is False
+    assert row["fit_note"].startswith("Gamma-Gamma: ")
+
+
+def test_a_large_base_is_fitted_on_a_systematic_sample():
+    """Past FIT_CUSTOMERS the fit uses a 1-in-k sample of the customers in summary order, each
+    counted k times: it lands within sampling error of the full fit, and the weights add up."""
+    x, t_x, big_t, value = synthetic_base(30_000, seed=5)
+    full = fit_module.fit(x, t_x, big_t, value)
+    (_, _, _), weights = fit_module.distinct_rows(x, t_x, big_t)
+    sampled = fit_module.systematic_sample(weights, 3_000)
+    assert sampled.sum() == pytest.approx(weights.sum(), rel=1e-3)
+    assert np.count_nonzero(sampled) <= 3_000
+    original = fit_module.FIT_CUSTOMERS
+    fit_module.FIT_CUSTOMERS = 10_000
+    try:
+        from_sample = fit_module.fit(x, t_x, big_t, value)
+    finally:
+        fit_module.FIT_CUSTOMERS = original
+    assert full["is_converged"] and from_sample["is_converged"]
+    for name in ("bgnbd_r", "bgnbd_alpha", "gg_p", "gg_q", "gg_gamma"):
+        assert from_sample[name] == pytest.approx(full[name], rel=0.1), name
+    # The log-likelihood reported is that of every customer, so no higher than the full optimum.
+    assert from_sample["bgnbd_log_likelihood"] <= full["bgnbd_log_likelihood"] + 1e-6
 
 
 def test_no_converged_fit_means_null_predictions():
     x, t_x, big_t, value = summaries([(2, 5, 10, 20.0), (0, 0, 3, None)])
-    scores = score_module.score({"is_converged": False}, x, t_x, big_t, value,
+    scores = score_module.score({"is_bgnbd_converged": False, "is_gamma_gamma_converged": False}, x, t_x, big_t, value,
                                 time_unit_days=7, horizon_days=365, annual_discount_rate=0.1)
     assert all(np.all(np.isnan(values)) for values in scores.values())
 
 
-CDNOW_FIT = {"is_converged": True, "bgnbd_r": 0.2426, "bgnbd_alpha": 4.4135, "bgnbd_a": 0.7929, "bgnbd_b": 2.4257,
+def test_without_a_spend_model_only_the_purchase_predictions_remain():
+    x, t_x, big_t, value = summaries([(2, 5, 10, 20.0), (0, 0, 3, None)])
+    fit_row = dict(CDNOW_FIT, is_gamma_gamma_converged=False)
+    scores = score_module.score(fit_row, x, t_x, big_t, value, time_unit_days=7, horizon_days=365,
+                                annual_discount_rate=0.1)
+    assert np.all(np.isfinite(scores["p_alive"])) and np.all(np.isfinite(scores["expected_purchases"]))
+    assert np.all(np.isnan(scores["expected_order_value"])) and np.all(np.isnan(scores["predicted_clv"]))
+
+
+CDNOW_FIT = {"is_bgnbd_converged": True, "is_gamma_gamma_converged": True, "bgnbd_r": 0.2426, "bgnbd_alpha": 4.4135, "bgnbd_a": 0.7929, "bgnbd_b": 2.4257,
              "gg_p": 6.2488, "gg_q": 3.7446, "gg_gamma": 15.4476}
 
 
@@ -371,5 +423,5 @@ def test_too_few_customers_build_warns_and_leaves_predictions_null(tmp_path):
         assert all(row[c] is None for c in ("p_alive", "expected_purchases", "expected_order_value", "predicted_clv"))
     assert built.scalar("select count(p_alive) from main.crm__customers") == 0
     output = " ".join(built.output.split())
-    assert "the predictive models did not converge, so the prediction columns are null" in output
+    assert "the predictive models did not converge" in output
     assert "too few customers to fit: 3 customers, 1 with a repeat purchase" in output

@@ -28,8 +28,8 @@ unit in days) and v(s) = exp(-k s),
                                          = v(H) A(H) + k * integral over [0, H] of v(s) A(s) ds,
 
 the last integral by 16-point Gauss-Legendre quadrature (A is smooth and concave in s; the
-quadrature error is far below a cent). Without a converged fit every prediction is null.
-numpy and scipy only.
+quadrature error is far below a cent). Without a converged BG/NBD fit every prediction is null;
+without a converged Gamma-Gamma fit, expected_order_value and predicted_clv. numpy and scipy only.
 """
 
 import numpy as np
@@ -103,25 +103,29 @@ def score(fit_row, frequency, recency, customer_age, repeat_order_value, *, time
     """p_alive, expected_purchases, expected_order_value, predicted_clv; NaN (null) without a converged fit."""
     n = len(frequency)
     nothing = {name: np.full(n, np.nan) for name in ("p_alive", "expected_purchases", "expected_order_value", "predicted_clv")}
-    if not fit_row or not fit_row.get("is_converged"):
+    if not fit_row or not fit_row.get("is_bgnbd_converged"):
         return nothing
     bgnbd = tuple(float(fit_row[f"bgnbd_{n}"]) for n in ("r", "alpha", "a", "b"))
     gamma_gamma = tuple(float(fit_row[f"gg_{n}"]) for n in ("p", "q", "gamma"))
     horizon = horizon_days / time_unit_days
     rate_per_unit = np.log1p(annual_discount_rate) * time_unit_days / 365.0
 
-    pairs, pair_index = np.unique(np.column_stack([frequency, customer_age]), axis=0, return_inverse=True)
+    # The distinct (x, T) pairs, found by one sort of an integer key (x, then T's rank).
+    ages, age_index = np.unique(customer_age, return_inverse=True)
+    key = frequency.astype(np.int64) * len(ages) + age_index.reshape(-1)
+    keys, first, pair_index = np.unique(key, return_index=True, return_inverse=True)
+    at_horizon, discounted = discounted_purchases_if_alive(bgnbd, frequency[first], customer_age[first], horizon,
+                                                           rate_per_unit)
     pair_index = pair_index.reshape(-1)
-    at_horizon, discounted = discounted_purchases_if_alive(bgnbd, pairs[:, 0], pairs[:, 1], horizon, rate_per_unit)
     alive = p_alive(bgnbd, frequency, recency, customer_age)
-    order_value = expected_order_value(gamma_gamma, frequency, repeat_order_value)
-    result = {
-        "p_alive": alive,
-        "expected_purchases": alive * at_horizon[pair_index],
-        "expected_order_value": order_value,
-        "predicted_clv": order_value * alive * discounted[pair_index],
-    }
-    if not all(np.all(np.isfinite(values) & (values >= 0)) for values in result.values()):
+    result = {"p_alive": alive, "expected_purchases": alive * at_horizon[pair_index]}
+    if fit_row.get("is_gamma_gamma_converged"):
+        order_value = expected_order_value(gamma_gamma, frequency, repeat_order_value)
+        result |= {"expected_order_value": order_value, "predicted_clv": order_value * alive * discounted[pair_index]}
+    else:
+        result |= {"expected_order_value": nothing["expected_order_value"], "predicted_clv": nothing["predicted_clv"]}
+    if not all(np.all(np.isfinite(values) & (values >= 0)) for values in result.values()
+               if not np.all(np.isnan(values))):
         return nothing
     return result
 
@@ -130,7 +134,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     columns = read_columns(dbt.ref("int_crm__customer_clv_summaries"),
                            ["customer_id", "frequency", "recency", "customer_age", "repeat_order_value"])
-    fit_columns = read_columns(dbt.ref("int_crm__clv_model_fit"), ["is_converged"] + [
+    fit_columns = read_columns(dbt.ref("int_crm__clv_model_fit"), ["is_bgnbd_converged", "is_gamma_gamma_converged"] + [
         f"bgnbd_{n}" for n in ("r", "alpha", "a", "b")] + [f"gg_{n}" for n in ("p", "q", "gamma")])
     fit_row = {name: values[0] for name, values in fit_columns.items() if len(values)}
     predictions = score(
