@@ -64,8 +64,8 @@ def bench_size(n_orders: int, args: argparse.Namespace) -> dict:
         print(f"[{n_orders:,}] prediction nodes, run {repeat + 1} of {args.repeats}", file=sys.stderr, flush=True)
         runs.append((os.getloadavg()[0], dbt_run(PREDICTION_NODES, work, dbt_vars)))
     with duckdb.connect(str(work / "crm.duckdb"), read_only=True) as con:
-        customers, repeaters = con.execute(f"select count(*), count(*) filter (where frequency > 0) from main.{SUMMARIES}").fetchone()
-        fit = con.execute("select is_converged, fit_note from main.int_crm__clv_model_fit").fetchone()
+        customers, repeaters = con.execute(f"select count(*), count(*) filter (where frequency > 0) from main.{SUMMARIES}").fetchall()[0]
+        fit = con.execute("select is_converged, fit_note from main.int_crm__clv_model_fit").fetchall()[0]
         in_process = time_in_process(con.table(f"main.{SUMMARIES}"))
     if not args.keep_data:
         (work / "crm.duckdb").unlink(missing_ok=True)
