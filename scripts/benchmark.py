@@ -292,8 +292,10 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> str:
     row("  models' execution, s (sum)", [_fmt(r.model_seconds) for r in results])
     row("  tests' execution, s (sum, data+unit)", [_fmt(r.test_seconds) for r in results])
     row("    of which unit tests: count / s", [f"{r.unit_tests} / {_fmt(r.unit_test_seconds)}" for r in results])
-    row("  dbt peak memory, GiB", [checked(r.dbt.peak_bytes / GIB, TARGET_PEAK_GIB, r, _fmt(r.dbt.peak_bytes / GIB, digits=2))
-                                   for r in results], f"<= {TARGET_PEAK_GIB:.0f} GiB {at}")
+    peaks = [r.dbt.peak_bytes / GIB for r in results]
+    row("  dbt peak memory, GiB",
+        [checked(peak, TARGET_PEAK_GIB, r, _fmt(peak, digits=2)) for peak, r in zip(peaks, results)],
+        f"<= {TARGET_PEAK_GIB:.0f} GiB {at}")
     row("  dbt result", ["ok" if r.dbt.returncode == 0
                          else f"FAILED {len(r.failures)}+{r.skipped} skipped" for r in results])
     lines.append("")
@@ -396,7 +398,8 @@ def main() -> int:
 
 def _as_json(r: SizeResult, integer_ids: bool) -> dict:
     return {
-        "n_orders": r.n_orders, "integer_ids": integer_ids, "raw_rows": r.raw_rows, "generate_seconds": r.generate_seconds,
+        "n_orders": r.n_orders, "integer_ids": integer_ids, "raw_rows": r.raw_rows,
+        "generate_seconds": r.generate_seconds,
         "floor_seconds": r.floor_seconds,
         "dbt_parse_seconds": r.parse.seconds if r.parse else None,
         "dbt_wall_seconds": r.dbt.seconds if r.dbt else None,

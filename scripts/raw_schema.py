@@ -16,7 +16,9 @@ RAW_SCHEMA = "crm_raw"
 # The columns read from each raw source, in this order (the order of `raw_values` in
 # crm__rejected_rows and of the tie-break between versions of one key).
 RAW_COLUMNS: dict[str, list[str]] = {
-    "orders": ["order_id", "customer_id", "ordered_at", "status", "amount", "refunded_amount", "currency", "updated_at"],
+    "orders": [
+        "order_id", "customer_id", "ordered_at", "status", "amount", "refunded_amount", "currency", "updated_at",
+    ],
     "customers": [
         "customer_id", "email", "first_name", "last_name", "country", "acquisition_channel", "created_at", "updated_at",
     ],

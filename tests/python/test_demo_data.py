@@ -324,7 +324,8 @@ def orders_where(predicate):
 DIRT = {
     # orders: statuses
     "status padded and title-cased": orders_where(lambda r: re.fullmatch(r" [A-Z][a-z]+ ", r["status"])),
-    "status upper-case": orders_where(lambda r: r["status"].strip().lower() in COUNTED_STATUSES and r["status"].isupper()),
+    "status upper-case": orders_where(
+        lambda r: r["status"].strip().lower() in COUNTED_STATUSES and r["status"].isupper()),
     "status with one-sided whitespace": orders_where(
         lambda r: r["status"] != r["status"].strip() and r["status"].strip() == r["status"].strip().lower()
     ),
