@@ -39,6 +39,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,11 +333,12 @@ def report(results: list[SizeResult], args: argparse.Namespace) -> str:
                      f"{GROWTH_SIZE // 1_000_000}M orders; run both sizes to check it.")
     if TARGET_SIZE not in by_size:
         lines.append(f"The targets apply at {TARGET_SIZE:,} orders, which this run did not measure.")
-    lines.append("Wall: a process's elapsed seconds, Python and dbt start-up included. Models' execution: the "
-                 "models' execution_time summed from run_results.json (two dbt threads may overlap them). "
-                 "Peak memory: ru_maxrss of the process and the children it reaped. ok / MISS: the figure "
-                 f"against its target, at {TARGET_SIZE:,} orders only. On a loaded machine (load average "
-                 "above the core count) every figure is inflated; compare figures of one run.")
+    lines.extend(textwrap.wrap(
+        "Wall: a process's elapsed seconds, Python and dbt start-up included. Models' execution: the "
+        "models' execution_time summed from run_results.json (two dbt threads may overlap them). "
+        "Peak memory: ru_maxrss of the process and the children it reaped. ok / MISS: the figure "
+        f"against its target, at {TARGET_SIZE:,} orders only. On a loaded machine (load average "
+        "above the core count) every figure is inflated; compare figures of one run.", width=100))
     for r in results:
         lines.append("")
         lines.append(f"Slowest models at {r.n_orders:,} orders (execution seconds):")
