@@ -11,7 +11,8 @@ loops over rows, customers or periods.
 
 The cleaning is the pandas peer's, which is what the marts do to the benchmark's typed data:
 the latest version of each order_id wins (latest `updated_at`, a missing one losing; ties go to
-the later `ordered_at`, then to the later raw row), statuses are trimmed and lower-cased and only
+the later `ordered_at`, the marts' second tie-break, which the pandas peer leaves out, then to the
+later raw row rather than the marts' comparison of raw values), statuses are trimmed and lower-cased and only
 counted ones enter, orders need an order id, a customer id and an order time no later than
 today, amounts and refunds must not be negative, net revenue is floored at 0, and an order whose
 customer has no customer row (a guest) is kept. Text-typed raw columns are out of its scope.
@@ -63,8 +64,8 @@ def _rate(numerator: str | pl.Expr, denominator: str) -> pl.Expr:
 def latest_versions(raw_orders: pl.LazyFrame) -> pl.LazyFrame:
     """One row per order_id: the latest version. Only ids that occur more than once are sorted.
 
-    Repeated ids are found by their 64-bit hashes, three times faster than by the text: a hash
-    collision only sends a few more rows through the sort, where the ids themselves are compared.
+    Repeated ids are found by their 64-bit hashes, cheaper than by the text: a hash collision
+    only sends a few more rows through the sort, where the ids themselves are compared.
     """
     flagged = raw_orders.filter(pl.col("order_id").is_not_null()).with_columns(
         is_repeated=pl.col("order_id").hash().is_duplicated())
