@@ -42,6 +42,8 @@ def test_demo_month_matches_reference(demo_month, demo_month_expected):
     assert_no_problems(compare_build(demo_month, demo_month_expected))
 
 
+# Slow suite: a second build of the demo; the week grain is checked in the fast suite on the small shop.
+@pytest.mark.slow
 def test_demo_week_matches_reference(tmp_path, demo_raw):
     built = build(tmp_path, demo_raw, {"crm_period": "week"}, command="run")
     assert_no_problems(compare_build(built, expected_marts(demo_raw, period="week")))
@@ -187,6 +189,8 @@ def test_no_cohort_cell_beyond_the_as_of_period(demo_month):
     assert beyond == 0
 
 
+# Slow suite: a second build of the demo; crm_as_of_date is checked in the fast suite by the SPEC example.
+@pytest.mark.slow
 def test_moving_as_of_back_a_year_changes_nothing_before_it(tmp_path, demo_raw, demo_month):
     latest = demo_month.scalar("select max(order_date) from main.stg_crm__orders where status_class = 'counted'")
     earlier = latest - timedelta(days=365)
@@ -200,7 +204,12 @@ def test_moving_as_of_back_a_year_changes_nothing_before_it(tmp_path, demo_raw, 
     assert_no_problems(compare_build(built, expected_marts(demo_raw, period="month", as_of=earlier)))
 
 
-@pytest.mark.parametrize("switched_off", [["nps_responses"], ["marketing_spend"], ["nps_responses", "marketing_spend"]])
+# Both sources off in the fast suite; one at a time in the slow one.
+@pytest.mark.parametrize("switched_off", [
+    pytest.param(["nps_responses"], marks=pytest.mark.slow),
+    pytest.param(["marketing_spend"], marks=pytest.mark.slow),
+    ["nps_responses", "marketing_spend"],
+])
 def test_optional_sources_switched_off(tmp_path, switched_off):
     raw = small_dataset(seed=11)
     for name in switched_off:
