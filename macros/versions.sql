@@ -11,7 +11,10 @@
     Only keys with several rows are ranked: one grouping finds them, the window sorts just
     their rows, and every other row is parsed once, in a single pass over the raw rows, without
     sharing an intermediate result of millions of rows between CTEs. Rows with a null key keep
-    version_rank 1 (they are rejected for the missing key).
+    version_rank 1 (they are rejected for the missing key). The rows are split from the repeated
+    keys by joins, not by `[not] in (select ...)`: a left anti-join and an inner join are hash
+    joins on every engine, where `not in` is a null-aware anti-join that PostgreSQL rescans per
+    row once the keys outgrow work_mem and Spark plans as a nested loop.
 -#}
 {% macro latest_version_ctes(relation, key_column, raw_key, parsed_columns, tie_break, raw_values) %}
 {%- set key = crm_retention.raw_text(raw_key) -%}
@@ -33,9 +36,10 @@ single_versions as (
         {{ columns }},
         1 as version_rank
     from {{ relation }}
-    where
-        {{ key }} is null
-        or {{ key }} not in (select repeated_keys.version_key from repeated_keys)
+    left join repeated_keys
+        on {{ key }} = repeated_keys.version_key
+    -- No match: a key with one row, or a null key (which never joins).
+    where repeated_keys.version_key is null
 
 ),
 
@@ -44,7 +48,8 @@ repeated_versions as (
     select
         {{ columns }}
     from {{ relation }}
-    where {{ key }} in (select repeated_keys.version_key from repeated_keys)
+    inner join repeated_keys
+        on {{ key }} = repeated_keys.version_key
 
 ),
 
