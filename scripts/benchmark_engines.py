@@ -169,6 +169,7 @@ def read_results(build: Build, target: Path, output: Path) -> None:
     build.ok = build.ok and not build.failures
     if build.engine == "spark":
         build.single_partition = single_partition_warnings(output.read_text(errors="replace"))
+        build.heap_after_gc_bytes = heap_after_gc(output.parent)
 
 
 def single_partition_warnings(text: str) -> dict[str, int]:
