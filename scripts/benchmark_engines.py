@@ -236,7 +236,7 @@ def dbt_build(engine: str, n_orders: int, work: Path, args: argparse.Namespace, 
         env["JDK_JAVA_OPTIONS"] = f"-Xlog:gc:file={run_dir}/gc-%p.log"
     # Spark's session keeps its metastore and warehouse in the working directory, where the raw
     # tables were loaded.
-    cwd = work / "spark" if engine == "spark" else run_dir
+    cwd = work / "spark_session" if engine == "spark" else run_dir
     common = ["--vars", json.dumps(bench_data.source_vars()), "--project-dir", str(ROOT),
               "--profiles-dir", str(ROOT)]
     log(f"[{n_orders:,}] {build.label}: dbt parse, dbt build")
@@ -307,7 +307,7 @@ spark.stop()
 def load_spark(db_path: Path, work: Path) -> float:
     """Parquet files from DuckDB, saved as Parquet tables in the metastore dbt's session will use."""
     started = time.perf_counter()
-    spark_dir = work / "spark"
+    spark_dir = work / "spark_session"
     shutil.rmtree(spark_dir, ignore_errors=True)
     spark_dir.mkdir()
     files = {}
@@ -359,7 +359,7 @@ def bench_size(n_orders: int, engines: list[str], args: argparse.Namespace, clus
     if "duckdb" in engines:
         builds.append(dbt_build("duckdb", n_orders, work, args))
     if not args.keep_data:
-        shutil.rmtree(work / "spark", ignore_errors=True)
+        shutil.rmtree(work / "spark_session", ignore_errors=True)
         db_path.unlink(missing_ok=True)
     return builds
 
