@@ -8,7 +8,7 @@ DEMO_VARS := {crm_using_demo_data: true}
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: demo test test-slow test-min-dbt lint unit-test pytest test-engines bench clean
+.PHONY: demo test test-slow test-min-dbt lint unit-test pytest test-engines bench bench-engines clean
 
 # requirements-test.txt holds test-only packages (never imported by a model).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -85,6 +85,15 @@ SIZES ?= 1000000 10000000
 BENCH_ARGS ?=
 bench: $(VENV)/.installed
 	$(PYTHON) scripts/benchmark.py --sizes $(SIZES) $(BENCH_ARGS)
+
+# Engine benchmark (docs/engines.md): the same generated orders on DuckDB, PostgreSQL and Spark,
+# every issue target beside its figure; Spark up to 1M orders. Installs the engines as
+# test-engines does: make bench-engines ENGINE_SIZES="100000 1000000".
+ENGINE_SIZES ?= 100000 1000000 10000000
+ENGINE_BENCH_ARGS ?=
+bench-engines: $(VENV)/.installed
+	VENV=$(CURDIR)/$(VENV) bash scripts/engines/engines.sh install
+	$(PYTHON) scripts/benchmark_engines.py --sizes $(ENGINE_SIZES) $(ENGINE_BENCH_ARGS)
 
 clean:
 	rm -rf target logs dbt_packages crm_retention.duckdb integration_tests/target integration_tests/logs \

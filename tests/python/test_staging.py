@@ -395,6 +395,22 @@ def test_rejected_row_ids_are_unique(text_build):
     assert len(ids) == len(set(ids)) == sum(expected_rejections(s).total() for s in FIXTURE)
 
 
+def test_rejected_row_ids_number_the_rows_of_each_raw_key(text_build):
+    """`<source>:<raw_key>:<n>`: n counts the rejected rows of one raw key in order of reason, then
+    raw values (text compared by code point); a missing key is the empty text."""
+    expected = {}
+    for source in FIXTURE:
+        by_key = {}
+        for (key, reason, values), count in expected_rejections(source).items():
+            by_key.setdefault(key, []).extend([(reason, values)] * count)
+        for key, rows in by_key.items():
+            for n, (reason, values) in enumerate(sorted(rows), start=1):
+                expected[f"{source}:{key or ''}:{n}"] = (source, key, reason, values)
+    actual = {r["rejected_row_id"]: (r["source_table"], r["raw_key"], r["rejection_reason"], r["raw_values"])
+              for r in text_build.table("crm__rejected_rows")}
+    assert actual == expected
+
+
 # --------------------------------------------------------------------------------------
 # Typed columns, as a loader leaves them
 # --------------------------------------------------------------------------------------
