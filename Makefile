@@ -29,9 +29,9 @@ demo: $(VENV)/.installed
 # a profile (DBT_PROFILES_DIR, exported above) and its own scratch DuckDB file unless one is set.
 LINT_PATHS := $(wildcard models tests/singular)
 
-# Compiling is quick (about 6 s for every file); parsing and linting the compiled SQL is where the
-# time goes (about 100 s of CPU, a third of it for the base models' generated SQL), and those run in
-# worker processes: --processes 0 uses every core.
+# Compiling is quick (about 6 s for every file, in the main process); parsing and linting the
+# compiled SQL is where the time goes (about 100 s of CPU before the pipeline restructure, 40% of it
+# on the largest compiled model), and those run in worker processes: --processes 0 uses every core.
 lint: export CRM_DUCKDB_PATH ?= $(CURDIR)/target/sqlfluff.duckdb
 lint: $(VENV)/.installed
 	mkdir -p $(dir $(CRM_DUCKDB_PATH))
