@@ -244,17 +244,24 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str) -> None:
     st.plotly_chart(figure, width="stretch", key="cohort_heatmap")
 
 
-MOVEMENTS = ["new_revenue", "reactivated_revenue", "expansion_revenue", "contraction_revenue", "churned_revenue"]
+MOVEMENTS = {  # movement: bar colour
+    "new_revenue": "#1f77b4",
+    "reactivated_revenue": "#9ecae1",
+    "expansion_revenue": "#2ca02c",
+    "contraction_revenue": "#ff9f4a",
+    "churned_revenue": "#d62728",
+}
 LOSSES = {"contraction_revenue", "churned_revenue"}
 
 
 def revenue_movements(revenue: pd.DataFrame) -> None:
     figure = go.Figure()
-    for movement in MOVEMENTS:
+    for movement, colour in MOVEMENTS.items():
         # Losses are drawn below the axis; their values (hover, table) stay as the mart has them.
         sign = -1 if movement in LOSSES else 1
         figure.add_bar(
             x=revenue["period_start"], y=sign * revenue[movement].astype(float), name=movement.removesuffix("_revenue"),
+            marker_color=colour,
             customdata=revenue[movement].astype(float), hovertemplate="%{x}: %{customdata:,.2f}<extra>%{fullData.name}</extra>",
         )
     figure.update_layout(barmode="relative", height=360, margin=dict(t=10, b=10), yaxis_title="net revenue")
