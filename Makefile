@@ -12,10 +12,11 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 .PHONY: demo docs dashboard chromium test test-slow lint unit-test pytest test-engines bench clean
 
-$(VENV)/.installed: requirements.txt
+# requirements-test.txt holds test-only packages (never imported by a model).
+$(VENV)/.installed: requirements.txt requirements-test.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -r requirements.txt
+	$(PYTHON) -m pip install --quiet -r requirements.txt -r requirements-test.txt
 	touch $@
 
 # The BI layer (MetricFlow, Streamlit, selenium) on top of the core requirements.
