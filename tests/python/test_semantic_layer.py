@@ -101,18 +101,25 @@ def test_cohort_heatmap_saved_query_equals_the_cohort_mart(demo_build, tmp_path)
 
 @pytest.mark.slow
 def test_clv_by_rfm_segment_equals_the_customers(demo_build, tmp_path):
-    rows = query_csv(demo_build, tmp_path, "--metrics", "clv_customers,historical_clv,average_historical_clv",
+    rows = query_csv(demo_build, tmp_path, "--metrics",
+                     "clv_customers,historical_clv,average_historical_clv,predicted_clv,average_predicted_clv",
                      "--group-by", "customer__rfm_segment")
     # Summed here, in Python, from the customer rows of crm__clv and their crm__customers segment.
     segments = {row["customer_id"]: row["rfm_segment"] for row in demo_build.table("crm__customers")}
     totals: dict[str, list] = {}
     for row in demo_build.table("crm__clv"):
-        total = totals.setdefault(segments[row["customer_id"]], [0, 0])
+        total = totals.setdefault(segments[row["customer_id"]], [0, 0, 0.0, 0])
         total[0] += 1
         total[1] += row["historical_clv"]
+        if row["predicted_clv"] is not None:
+            total[2] += row["predicted_clv"]
+            total[3] += 1
     assert {row["customer__rfm_segment"] for row in rows} == set(totals)
+    assert sum(total[3] for total in totals.values()) > 1000  # the demo's predictions ran
     for row in rows:
-        customers, clv = totals[row["customer__rfm_segment"]]
+        customers, clv, predicted, predicted_customers = totals[row["customer__rfm_segment"]]
         assert int(row["clv_customers"]) == customers
         assert same_number(row["historical_clv"], clv)
         assert same_number(row["average_historical_clv"], clv / customers)
+        assert same_number(row["predicted_clv"], predicted)
+        assert same_number(row["average_predicted_clv"], predicted / predicted_customers)
