@@ -307,23 +307,25 @@ def at_risk(customers: pd.DataFrame) -> None:
 
 
 def predictions(source: Source, present: set[str]) -> None:
-    """Per-customer predictions and the fitted model, when the build has them."""
+    """Per-customer predictions and the fitted model, when the build has them (the columns exist
+    but stay null where the predictive models do not run)."""
     for table in ("crm__clv", "crm__customers"):
         if table not in present:
             continue
-        columns = set(query(source, f"select * from {source.relation(table)} limit 0").columns)
-        if {"p_alive", "predicted_clv"} <= columns:
-            st.header("Predictions")
-            top = query(source, f"select customer_id, p_alive, predicted_clv from {source.relation(table)} "
-                                "order by predicted_clv desc, customer_id limit 20")
-            st.markdown(f"**Highest predicted CLV** ({table})")
-            st.dataframe(top, hide_index=True, key="predicted_clv_table")
-            break
-    else:
+        columns = set(query(source, f"select * from {source.relation(table)} where 1 = 0").columns)
+        if not {"p_alive", "predicted_clv"} <= columns:
+            continue
+        top = query(source, f"select customer_id, p_alive, predicted_clv from {source.relation(table)} "
+                            "where predicted_clv is not null order by predicted_clv desc, customer_id limit 20")
+        if top.empty:
+            continue
+        st.header("Predictions")
+        st.markdown(f"**Highest predicted CLV** ({table})")
+        st.dataframe(top, hide_index=True, key="predicted_clv_table")
+        if "crm__clv_model" in present:
+            st.markdown("**Fitted model** (crm__clv_model)")
+            st.dataframe(read(source, "crm__clv_model"), hide_index=True, key="clv_model_table")
         return
-    if "crm__clv_model" in present:
-        st.markdown("**Fitted model** (crm__clv_model)")
-        st.dataframe(read(source, "crm__clv_model"), hide_index=True, key="clv_model_table")
 
 
 def main() -> None:

@@ -216,9 +216,13 @@ def test_at_risk_list_and_its_csv_download(page, demo_build):
     assert button.proto.url.endswith(f"{expected_file}.csv")
 
 
-def test_no_segment_filter_or_predictions_without_their_marts(page):
+def test_no_segment_filter_without_segment_marts(page):
     assert not page.sidebar.selectbox
-    assert "Predictions" not in [header.value for header in page.header]
+
+
+def columns_of(db_path, table: str) -> set[str]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return {row[0] for row in con.execute(f"describe main.{table}").fetchall()}
 
 
 def copy_build(demo_build, tmp_path, statements: list[str]):
@@ -264,19 +268,30 @@ def test_segment_filter_shows_the_segment_rows(demo_build, tmp_path, monkeypatch
 
 
 def test_predictions_appear_when_the_build_has_them(demo_build, tmp_path, monkeypatch):
+    # Predictions of made-up values, so the table shown must follow them, not the model's.
+    missing = {"p_alive", "predicted_clv"} - columns_of(demo_build.db_path, "crm__clv")
     db_path = copy_build(demo_build, tmp_path, [
-        "alter table main.crm__clv add column p_alive double",
-        "alter table main.crm__clv add column predicted_clv double",
-        "update main.crm__clv set p_alive = 0.5, predicted_clv = historical_clv * 0.25",
-        "create table main.crm__clv_model as select 'r' as parameter, 0.24 as value union all select 'alpha', 4.4",
+        *[f"alter table main.crm__clv add column {column} double" for column in sorted(missing)],
+        "update main.crm__clv set p_alive = 0.5, predicted_clv = (hash(customer_id) % 1000) / 10",
+        "create or replace table main.crm__clv_model as select 0.24 as bgnbd_r, 4.4 as bgnbd_alpha",
     ])
     app = render(db_path, monkeypatch)
     assert "Predictions" in [header.value for header in app.header]
     top = mart(db_path, "select customer_id, predicted_clv from main.crm__clv order by predicted_clv desc, customer_id limit 20")
     frame = next(t.value for t in app.dataframe if "predicted_clv" in t.value.columns)
     assert_frame_equals_rows(frame, top, ["customer_id", "predicted_clv"])
-    model = next(t.value for t in app.dataframe if "parameter" in t.value.columns)
-    assert list(model["parameter"]) == ["r", "alpha"]
+    model = next(t.value for t in app.dataframe if "bgnbd_r" in t.value.columns)
+    assert_frame_equals_rows(model, [{"bgnbd_r": 0.24, "bgnbd_alpha": 4.4}], ["bgnbd_r", "bgnbd_alpha"])
+
+
+def test_no_predictions_section_without_predictions(demo_build, tmp_path, monkeypatch):
+    # A build whose predictions did not run has the columns, all null; an older one has none.
+    statements = ["drop table if exists main.crm__clv_model"]
+    for table in ("crm__clv", "crm__customers"):
+        statements += [f"update main.{table} set {column} = null"
+                       for column in sorted({"p_alive", "predicted_clv"} & columns_of(demo_build.db_path, table))]
+    app = render(copy_build(demo_build, tmp_path, statements), monkeypatch)
+    assert "Predictions" not in [header.value for header in app.header]
 
 
 def test_a_missing_duckdb_file_names_the_fix(tmp_path, monkeypatch):
