@@ -79,13 +79,18 @@ def query(source: Source, sql: str) -> pd.DataFrame:
             )
         with duckdb.connect(source.duckdb_path, read_only=True) as connection:
             return connection.execute(sql).df()
-    try:
-        import sqlalchemy
-    except ImportError as error:
-        raise ImportError("CRM_DASHBOARD_URL needs SQLAlchemy and the warehouse's driver: pip install sqlalchemy <driver>.") from error
-    engine = sqlalchemy.create_engine(source.url)
-    with engine.connect() as connection:
+    import sqlalchemy
+
+    with warehouse(source.url).connect() as connection:
         return pd.read_sql(sqlalchemy.text(sql), connection)
+
+
+@st.cache_resource(show_spinner=False)
+def warehouse(url: str):
+    """A SQLAlchemy engine for CRM_DASHBOARD_URL; the URL's driver must be installed."""
+    import sqlalchemy
+
+    return sqlalchemy.create_engine(url)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -96,7 +101,7 @@ def tables(source: Source) -> set[str]:
         return {name.lower() for name in rows["table_name"]}
     import sqlalchemy
 
-    inspector = sqlalchemy.inspect(sqlalchemy.create_engine(source.url))
+    inspector = sqlalchemy.inspect(warehouse(source.url))
     schema = source.schema or None
     return {name.lower() for name in inspector.get_table_names(schema) + inspector.get_view_names(schema)}
 

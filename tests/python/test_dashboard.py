@@ -298,3 +298,15 @@ def test_a_missing_duckdb_file_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_DUCKDB_PATH", str(tmp_path / "absent.duckdb"))
     app = AppTest.from_file(APP, default_timeout=60).run()
     assert app.exception and "make demo" in app.exception[0].message
+
+
+def test_any_warehouse_through_a_sqlalchemy_url(page, demo_build, monkeypatch):
+    # The URL path, here through DuckDB's SQLAlchemy driver, shows what the DuckDB path shows.
+    monkeypatch.delenv("CRM_DUCKDB_PATH", raising=False)
+    monkeypatch.setenv("CRM_DASHBOARD_URL", f"duckdb:///{demo_build.db_path}?access_mode=read_only")
+    monkeypatch.setenv("CRM_MARTS_SCHEMA", "main")
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [(m.label, m.value, m.delta) for m in app.metric] == [(m.label, m.value, m.delta) for m in page.metric]
+    assert charts(app)["cohort_heatmap"]["data"][0]["z"] == charts(page)["cohort_heatmap"]["data"][0]["z"]
+    assert "Source: duckdb:///" in app.caption[0].value
