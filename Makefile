@@ -7,6 +7,8 @@ DBT := $(VENV)/bin/dbt
 # The standalone demo loads the demo seeds and turns the semantic layer on (mf reads it).
 DEMO_VARS := {crm_using_demo_data: true, crm_using_semantic_layer: true}
 DASHBOARD_PORT ?= 8501
+# Served on this machine only; DASHBOARD_ADDRESS=0.0.0.0 to serve the network.
+DASHBOARD_ADDRESS ?= localhost
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
@@ -36,10 +38,10 @@ docs: $(VENV)/.installed
 	@echo "Docs site: target/static_index.html"
 
 # The dashboard over the marts of the demo DuckDB file (CRM_DUCKDB_PATH), or of any warehouse
-# through CRM_DASHBOARD_URL (dashboard/README.md). Run `make demo` first.
+# through CRM_DASHBOARD_URL (docs/bi.md). Run `make demo` first.
 dashboard: $(VENV)/.installed-bi
-	$(VENV)/bin/streamlit run dashboard/app.py --server.headless true --server.port $(DASHBOARD_PORT) \
-		--browser.gatherUsageStats false
+	$(VENV)/bin/streamlit run dashboard/app.py --server.headless true --server.address $(DASHBOARD_ADDRESS) \
+		--server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false
 
 # Debian's Chromium and its driver for the browser test, installed when missing (CI runs as root).
 chromium:
