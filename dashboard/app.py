@@ -87,10 +87,11 @@ def query(source: Source, sql: str) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner=False)
 def warehouse(url: str):
-    """A SQLAlchemy engine for CRM_DASHBOARD_URL; the URL's driver must be installed."""
+    """A SQLAlchemy engine for CRM_DASHBOARD_URL; the URL's driver must be installed. No pool:
+    like the DuckDB file, the warehouse is connected to for each read and let go after it."""
     import sqlalchemy
 
-    return sqlalchemy.create_engine(url)
+    return sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

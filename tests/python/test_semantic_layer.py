@@ -52,6 +52,7 @@ def day(text: str) -> date:
     return date.fromisoformat(text[:10])
 
 
+@pytest.mark.slow
 def test_validate_configs_passes_against_the_warehouse(demo_build):
     result = demo_build.mf("validate-configs")
     output = result.stdout + result.stderr
