@@ -304,7 +304,8 @@ def rfm_segments(segments: pd.DataFrame) -> None:
 
 
 def at_risk(customers: pd.DataFrame) -> None:
-    st.caption(f"{len(customers):,} active customers past the at-risk threshold, ranked by the revenue at stake.")
+    st.caption("Active customers past the at-risk threshold, ranked by the revenue at stake: the first 50 here, "
+               "all of them in the CSV.")
     st.dataframe(customers.head(50), hide_index=True, key="at_risk_table")
     st.download_button(
         "Download the at-risk list (CSV)", customers.to_csv(index=False).encode("utf-8"),
