@@ -4,11 +4,15 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 DBT := $(VENV)/bin/dbt
-DEMO_VARS := {crm_using_demo_data: true}
+# The standalone demo loads the demo seeds and turns the semantic layer on (mf reads it).
+DEMO_VARS := {crm_using_demo_data: true, crm_using_semantic_layer: true}
+DASHBOARD_PORT ?= 8501
+# Served on this machine only; DASHBOARD_ADDRESS=0.0.0.0 to serve the network.
+DASHBOARD_ADDRESS ?= localhost
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: demo test test-slow test-min-dbt lint unit-test pytest test-engines bench bench-engines clean
+.PHONY: demo docs dashboard chromium test test-slow test-min-dbt lint unit-test pytest test-engines bench bench-engines clean
 
 # requirements-test.txt holds test-only packages (never imported by a model).
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -17,10 +21,32 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PYTHON) -m pip install --quiet -r requirements.txt -r requirements-test.txt
 	touch $@
 
+# The BI layer (MetricFlow, Streamlit, selenium) on top of the core requirements.
+$(VENV)/.installed-bi: $(VENV)/.installed requirements-bi.txt
+	$(PYTHON) -m pip install --quiet -r requirements-bi.txt
+	touch $@
+
 demo: $(VENV)/.installed
 	$(DBT) seed --vars '$(DEMO_VARS)'
 	$(DBT) build --vars '$(DEMO_VARS)' --exclude resource_type:seed
 	@echo "Demo built into $${CRM_DUCKDB_PATH:-crm_retention.duckdb}"
+
+# The dbt docs site as one self-contained file, target/static_index.html (docs of the demo
+# build: run `make demo` first for a catalog with column types).
+docs: $(VENV)/.installed
+	$(DBT) docs generate --static --vars '$(DEMO_VARS)'
+	@echo "Docs site: target/static_index.html"
+
+# The dashboard over the marts of the demo DuckDB file (CRM_DUCKDB_PATH), or of any warehouse
+# through CRM_DASHBOARD_URL (docs/bi.md). Run `make demo` first.
+dashboard: $(VENV)/.installed-bi
+	$(VENV)/bin/streamlit run dashboard/app.py --server.headless true --server.address $(DASHBOARD_ADDRESS) \
+		--server.port $(DASHBOARD_PORT) --browser.gatherUsageStats false
+
+# Debian's Chromium and its driver for the browser test, installed when missing (CI runs as root).
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
 # sqlfluff lints the files that compile to one query: models and singular tests. macros/ and
 # tests/generic/ hold only {% macro %} / {% test %} blocks, which render to nothing on their own,
@@ -38,12 +64,12 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/sqlfluff lint --processes 0 $(LINT_PATHS)
 
 # The fast suite: lint and every test not marked slow (tests/python/conftest.py).
-test: $(VENV)/.installed lint
+test: $(VENV)/.installed $(VENV)/.installed-bi lint
 	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m "not slow" --durations=10
 
 # The slow suite: the tests marked slow, the lowest claimed dbt-core, then the engines comparison.
 # pytest exits 5 when no test is marked slow; that is not a failure here.
-test-slow: $(VENV)/.installed
+test-slow: $(VENV)/.installed $(VENV)/.installed-bi chromium
 	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m slow --durations=10 || [ $$? -eq 5 ]
 	$(MAKE) test-min-dbt
 	$(MAKE) test-engines

@@ -194,6 +194,8 @@
     {% do crm_retention.get_flag('crm_using_nps', true) %}
     {% do crm_retention.get_flag('crm_using_marketing_spend', true) %}
     {% do crm_retention.get_flag('crm_using_demo_data', false) %}
+    {% do crm_retention.get_flag('crm_using_semantic_layer', false) %}
+    {% do crm_retention.get_flag('crm_using_semantic_layer_time_spine', true) %}
     {% do crm_retention.get_flag('crm_incremental', false) %}
     {% do crm_retention.get_flag('crm_run_self_tests', false) %}
     {% do crm_retention.get_incremental_lookback_days() %}
