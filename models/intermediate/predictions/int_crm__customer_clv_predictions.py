@@ -137,10 +137,11 @@ def model(dbt, session):
     fit_columns = read_columns(dbt.ref("int_crm__clv_model_fit"), ["is_bgnbd_converged", "is_gamma_gamma_converged"] + [
         f"bgnbd_{n}" for n in ("r", "alpha", "a", "b")] + [f"gg_{n}" for n in ("p", "q", "gamma")])
     fit_row = {name: values[0] for name, values in fit_columns.items() if len(values)}
+    settings = read_columns(dbt.ref("int_crm__clv_settings"), ["time_unit_days", "horizon_days", "annual_discount_rate"])
     predictions = score(
         fit_row, columns["frequency"], columns["recency"], columns["customer_age"], columns["repeat_order_value"],
-        time_unit_days=float(dbt.config.get("time_unit_days")),
-        horizon_days=float(dbt.config.get("horizon_days")),
-        annual_discount_rate=float(dbt.config.get("annual_discount_rate")),
+        time_unit_days=float(settings["time_unit_days"][0]),
+        horizon_days=float(settings["horizon_days"][0]),
+        annual_discount_rate=float(settings["annual_discount_rate"][0]),
     )
     return {"customer_id": columns["customer_id"], **predictions}
