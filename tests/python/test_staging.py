@@ -552,3 +552,36 @@ def test_optional_sources_switched_off(tmp_path):
                             "base_crm__marketing_spend", "stg_crm__marketing_spend"}
     assert [(r["source_table"], r["raw_key"], r["rejection_reason"]) for r in result.table("crm__rejected_rows")] == [
         ("orders", "o_bad", "invalid_amount")]
+
+
+# --------------------------------------------------------------------------------------
+# Typed values that do not fit: rejected rows, never a build error
+# --------------------------------------------------------------------------------------
+
+NON_FINITE_ORDERS = {
+    # order_id: (typed amount, typed ordered_at, expected outcome)
+    "t_good": ("12.5", "2024-03-05", STAGED),
+    "t_nan": ("nan", "2024-03-05", "invalid_amount"),
+    "t_infinity": ("inf", "2024-03-05", "invalid_amount"),
+    "t_minus_infinity": ("-inf", "2024-03-05", "invalid_amount"),
+    "t_too_big": ("1e35", "2024-03-05", "invalid_amount"),
+    "t_minus_infinity_date": ("1", "-infinity", "too_early_timestamp"),
+    "t_infinity_date": ("1", "infinity", "future_timestamp"),
+    "t_zero_date": ("1", "0001-01-01", "too_early_timestamp"),
+}
+
+
+def test_typed_nan_infinity_and_overflow_are_rejected_rows(tmp_path):
+    """A double amount of NaN, +-infinity or 1e35, or a typed timestamp of +-infinity, is a
+    rejected row with its reason (docs/definitions.md), and the build passes."""
+    rows = [order(order_id, amount=amount, ordered_at=ordered_at)
+            for order_id, (amount, ordered_at, _) in NON_FINITE_ORDERS.items()]
+    typed = {"orders": (
+        "select order_id, customer_id, cast(ordered_at as timestamp) as ordered_at, status, "
+        "cast(amount as double) as amount, refunded_amount, currency, updated_at from {table}"
+    )}
+    result = build(tmp_path, {"orders": rows, "customers": [customer("c1")]}, typed_sql=typed, extra_args=SELECT)
+    outcomes = {r["raw_key"]: r["rejection_reason"] for r in rejected(result, "orders")}
+    staged = {r["order_id"]: r["amount"] for r in result.table("stg_crm__orders")}
+    assert staged == {"t_good": D("12.5")}
+    assert outcomes == {k: v for k, (_, _, v) in NON_FINITE_ORDERS.items() if v != STAGED}
