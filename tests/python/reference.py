@@ -402,7 +402,8 @@ def _optional_text(value: Any) -> str | None:
 
 
 def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
-                 ignored: set[str], rejections: _Rejections) -> list[dict[str, Any]]:
+                 ignored: set[str], rejections: _Rejections,
+                 reporting_currency: str | None = None) -> list[dict[str, Any]]:
     """definitions.md, Cleaning / Orders, rules 1-8 in order; first reason wins."""
     source = "orders"
     keyed = []
@@ -453,6 +454,12 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
             if refunded is None or refunded < 0:
                 rejections.add(source, row, "invalid_refunded_amount")
                 continue
+        # 11. missing_exchange_rate: Reading: no rates are modelled here, so an order in a
+        # currency other than the reporting one (a missing currency is the reporting one) has none.
+        currency = _optional_text(row.get("currency"))
+        if reporting_currency and currency is not None and currency.upper() != reporting_currency.upper():
+            rejections.add(source, row, "missing_exchange_rate")
+            continue
         # net_revenue = greatest(amount - coalesce(refunded_amount, 0), 0)
         net_revenue = max(amount - (refunded if refunded is not None else ZERO), ZERO)
         staged.append({
@@ -590,7 +597,8 @@ def _status_list(statuses: Iterable[str]) -> set[str]:
 
 
 def clean(raw: dict[str, list[dict[str, Any]]], *, today: date,
-          counted_statuses: list[str], ignored_statuses: list[str]) -> Cleaned:
+          counted_statuses: list[str], ignored_statuses: list[str],
+          reporting_currency: str | None = None) -> Cleaned:
     """Stage every source; every raw row ends up staged or rejected (row accounting)."""
     cleaned = Cleaned(today=today)
     rejections = _Rejections(cleaned)
@@ -599,7 +607,7 @@ def clean(raw: dict[str, list[dict[str, Any]]], *, today: date,
     cleaned.orders = clean_orders(raw.get("orders") or [], today=today,
                                   counted=_status_list(counted_statuses),
                                   ignored=_status_list(ignored_statuses),
-                                  rejections=rejections)
+                                  rejections=rejections, reporting_currency=reporting_currency)
     # Guest checkout: an order whose customer has no (staged) customer row is kept, flagged.
     known = {c["customer_id"] for c in cleaned.customers}
     for order in cleaned.orders:

@@ -156,8 +156,10 @@ lines_checked as (
 {%- endif %}
 {%- if reporting_currency %}
 
--- Each rate holds from its rate_date until the next rate of its currency.
+-- Each rate holds from its rate_date until the next rate of its currency. Without the
+-- exchange_rates source there is none: only orders in the reporting currency stage.
 exchange_rates as (
+    {%- if crm_retention.get_flag('crm_using_exchange_rates', false) %}
 
     select
         currency,
@@ -166,6 +168,15 @@ exchange_rates as (
         lead(rate_date) over (partition by currency order by rate_date) as valid_until
     from {{ ref('base_crm__exchange_rates') }}
     where rejection_reason is null
+    {%- else %}
+
+    select
+        cast(null as {{ dbt.type_string() }}) as currency,
+        cast(null as {{ crm_retention.type_rate() }}) as rate,
+        cast(null as date) as valid_from,
+        cast(null as date) as valid_until
+    where 1 = 0
+    {%- endif %}
 
 ),
 
