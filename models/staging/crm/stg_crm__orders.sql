@@ -28,12 +28,17 @@ customers as (
 ),
 {%- if reporting_currency %}
 
+-- Orders in the reporting currency keep their exact amounts; others go through the float rate.
 converted as (
 
     select
         *,
-        cast(cast(amount as {{ crm_retention.type_rate() }}) * exchange_rate as {{ money }}) as reporting_amount,
-        cast(cast(refunded_amount as {{ crm_retention.type_rate() }}) * exchange_rate as {{ money }}) as reporting_refunded_amount
+        {%- for column in ['amount', 'refunded_amount'] %}
+        case
+            when exchange_rate = 1 then {{ column }}
+            else cast(cast({{ column }} as {{ crm_retention.type_rate() }}) * exchange_rate as {{ money }})
+        end as reporting_{{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from orders
 
 ),
