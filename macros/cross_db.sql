@@ -29,6 +29,23 @@
     regexp_contains({{ expression }}, r'{{ pattern }}')
 {%- endmacro %}
 
+{#- Every match of a pattern replaced (same backslash rule as regex_matches). -#}
+{% macro regex_replace_all(expression, pattern, replacement) %}
+    {{ return(adapter.dispatch('regex_replace_all', 'crm_retention')(expression, pattern, replacement)) }}
+{% endmacro %}
+
+{% macro default__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro spark__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{% macro bigquery__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, r'{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
 {#- The UTC calendar date the build runs on: "future" timestamps are after it. -#}
 {% macro current_utc_date() %}
     {{ return(adapter.dispatch('current_utc_date', 'crm_retention')()) }}

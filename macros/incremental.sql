@@ -124,12 +124,10 @@
 
     )
 
-    select
-        {%- for spec in specs %}
-        {{ raw[spec.name] }} as {{ adapter.quote(spec.name) if spec.name in ['comment'] else spec.name }}
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    from {{ relation }}
+    -- Every raw column under its own name, so the base model's column expressions (mapped
+    -- names included) read this subquery as they read the raw table.
+    select raw_table.*
+    from {{ relation }} as raw_table
     inner join changed_keys
         on coalesce({{ key }}, '') = changed_keys.changed_key
 

@@ -7,6 +7,26 @@
 -#}
 
 {#-
+    Every kind of whitespace trimmed from raw text (docs/definitions.md, "Cleaning"): space, tab,
+    LF, VT, FF, CR, NEL, NBSP and the other Unicode spaces, and the byte-order mark. A plain
+    trim() leaves tabs and line breaks, which turn a blank id into a phantom customer.
+-#}
+{% macro whitespace_characters() %}
+    {{ return(" \t\n\u000b\u000c\r\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff") }}
+{% endmacro %}
+
+{#-
+    Most values start and end with a printable ASCII character and need no trimming: they skip
+    the trim with the Unicode character list, which costs DuckDB about four times a plain trim.
+-#}
+{% macro trim_whitespace(text) -%}
+    case
+        when ascii({{ text }}) between 33 and 126 and ascii(right({{ text }}, 1)) between 33 and 126 then {{ text }}
+        else trim(both '{{ crm_retention.whitespace_characters() }}' from {{ text }})
+    end
+{%- endmacro %}
+
+{#-
     The trimmed text of a raw column, null when blank. Given the column's data type, a number
     (an integer id, say) is only cast: it has no blanks to trim.
 -#}
@@ -14,16 +34,16 @@
     {%- if crm_retention.is_numeric_type(data_type) -%}
         cast({{ column }} as {{ dbt.type_string() }})
     {%- else -%}
-        nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
+        nullif({{ crm_retention.trim_whitespace('cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ')') }}, '')
     {%- endif -%}
 {%- endmacro %}
 
-{#- Raw columns of a relation by lower-cased name, read only when dbt executes. -#}
+{#- Raw columns of a relation by lower-cased name (each with its name as stored and its type), read only when dbt executes. -#}
 {% macro relation_columns(relation) %}
     {% set columns = {} %}
     {% if execute %}
         {% for column in adapter.get_columns_in_relation(relation) %}
-            {% do columns.update({column.name | lower: column.data_type | lower}) %}
+            {% do columns.update({column.name | lower: {'name': column.name, 'type': column.data_type | lower}}) %}
         {% endfor %}
     {% endif %}
     {{ return(columns) }}
@@ -43,33 +63,41 @@
 
 {# ---------- amounts ---------- #}
 
-{#- Text without currency symbols and spaces: '$1,234.50' -> '1,234.50'. -#}
-{% macro amount_clean_text(text) -%}
-    replace(replace(replace(replace({{ text }}, '$', ''), '€', ''), '£', ''), ' ', '')
-{%- endmacro %}
+{#-
+    The accepted shape of a text amount (docs/definitions.md, "Accepted shapes"): a number with
+    at most one currency symbol or three-letter code at either end, thousands separators in
+    valid groups only, and at most 32 digits before the point, so that it fits the money type
+    (decimal(38, 6)). '12 50', '1$2$3' and '12,50' match nothing and are rejected, never guessed.
+-#}
+{% macro amount_pattern() %}
+    {%- set symbol = '([$€£]|[A-Za-z]{3})' -%}
+    {%- set number = '([0-9]{1,32}|[0-9]{1,3}(,[0-9]{3}){1,9})([.][0-9]+)?' -%}
+    {{ return('^(' ~ symbol ~ ' ?-?' ~ number ~ '|-?' ~ symbol ~ ' ?' ~ number ~ '|-?' ~ number ~ '( ?' ~ symbol ~ ')?)$') }}
+{% endmacro %}
 
 {% macro amount_is_number(text) -%}
-    coalesce({{ crm_retention.regex_matches(
-        crm_retention.amount_clean_text(text),
-        '^-?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)([.][0-9]+)?$'
-    ) }}, false)
+    coalesce({{ crm_retention.regex_matches(text, crm_retention.amount_pattern()) }}, false)
 {%- endmacro %}
 
-{#- The amount's value; only meaningful where amount_is_number holds. -#}
+{#- The amount's value; only meaningful where amount_is_number holds (symbols, codes and separators dropped). -#}
 {% macro amount_value(text) -%}
-    cast(replace({{ crm_retention.amount_clean_text(text) }}, ',', '') as {{ crm_retention.type_money() }})
+    cast({{ crm_retention.regex_replace_all(text, '[^0-9.-]', '') }} as {{ crm_retention.type_money() }})
 {%- endmacro %}
 
 {#-
     An amount column as expressions, typed or text: is_present (a value was given), is_number
-    (it is a number) and value. A typed column is never cast to text.
+    (it is a number that fits the money type: not NaN, not infinite, below 10^32 in size) and
+    value. A typed column is never cast to text, and cast only where it fits, so that no raw
+    value can stop the build.
 -#}
 {% macro parse_amount(column, data_type) %}
     {% if crm_retention.is_numeric_type(data_type) %}
+        {#- NaN sorts above every number on the supported engines, so the bound rejects it too. -#}
+        {% set fits = '(abs(' ~ column ~ ') < 1e32)' %}
         {{ return({
             'is_present': '(' ~ column ~ ' is not null)',
-            'is_number': '(' ~ column ~ ' is not null)',
-            'value': 'cast(' ~ column ~ ' as ' ~ crm_retention.type_money() ~ ')',
+            'is_number': 'coalesce(' ~ fits ~ ', false)',
+            'value': 'case when ' ~ fits ~ ' then cast(' ~ column ~ ' as ' ~ crm_retention.type_money() ~ ') end',
         }) }}
     {% endif %}
     {% set text = crm_retention.raw_text(column) %}
@@ -115,6 +143,7 @@
         when not {{ crm_retention.regex_matches(text,
             '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?([zZ]|[+-][0-9]{2}:?[0-9]{2})?)?$'
         ) }} then false
+        when {{ crm_retention._int_at(text, 1, 4) }} < 1 then false
         when {{ month }} not between 1 and 12 then false
         when {{ crm_retention._int_at(text, 9, 2) }}
             not between 1 and {{ crm_retention._days_in_month(crm_retention._int_at(text, 1, 4), month) }} then false
@@ -165,6 +194,15 @@
         'utc': 'case when ' ~ crm_retention.timestamp_is_valid(text) ~ ' then ' ~ crm_retention.timestamp_to_utc(text) ~ ' end',
     }) }}
 {% endmacro %}
+
+{#-
+    True when a parsed timestamp lies before crm_earliest_valid_date (a "zero date" such as
+    0001-01-01, or a typed -infinity): rejected, so that one such row cannot stretch the period
+    spine over centuries.
+-#}
+{% macro is_too_early(utc) -%}
+    (cast({{ utc }} as date) < cast('{{ crm_retention.get_earliest_valid_date() }}' as date))
+{%- endmacro %}
 
 {#- The raw values of a row as 'name=value; name=value' text for crm__rejected_rows. -#}
 {% macro raw_values(columns) -%}

@@ -1,21 +1,27 @@
 {#-
     The raw columns of each source, as data: the raw contract of docs/definitions.md section 1.
     Each spec names a column and whether it is required; staging reads a missing optional
-    column as null and stops the build, naming the table and the column, when a required one
-    is missing. One macro per source, like Fivetran's get_<table>_columns.
+    column as null and stops the build, naming the table, the column and the var that maps it,
+    when a required one is missing. One macro per source, like Fivetran's get_<table>_columns.
+    `line_id` is read at crm_orders_grain: line only; `status` may be replaced by
+    crm_default_order_status when the table has none.
 -#}
 
 {% macro get_orders_columns() %}
-    {{ return([
+    {% set columns = [
         {'name': 'order_id', 'required': true},
         {'name': 'customer_id', 'required': true},
         {'name': 'ordered_at', 'required': true},
-        {'name': 'status', 'required': true},
+        {'name': 'status', 'required': true, 'default': crm_retention.get_default_order_status()},
         {'name': 'amount', 'required': true},
         {'name': 'refunded_amount', 'required': false},
         {'name': 'currency', 'required': false},
         {'name': 'updated_at', 'required': false},
-    ]) }}
+    ] %}
+    {% if crm_retention.get_orders_grain() == 'line' %}
+        {% do columns.append({'name': 'line_id', 'required': false}) %}
+    {% endif %}
+    {{ return(columns) }}
 {% endmacro %}
 
 {% macro get_customers_columns() %}
@@ -38,6 +44,7 @@
         {'name': 'responded_at', 'required': true},
         {'name': 'score', 'required': true},
         {'name': 'comment', 'required': false},
+        {'name': 'updated_at', 'required': false},
     ]) }}
 {% endmacro %}
 
@@ -49,30 +56,135 @@
     ]) }}
 {% endmacro %}
 
+{#- Optional (crm_using_exchange_rates): reporting-currency units per unit of `currency` from `rate_date` on. -#}
+{% macro get_exchange_rates_columns() %}
+    {{ return([
+        {'name': 'rate_date', 'required': true},
+        {'name': 'currency', 'required': true},
+        {'name': 'rate', 'required': true},
+    ]) }}
+{% endmacro %}
+
+{#- The column specs of a source by its name. -#}
+{% macro get_source_columns(source_name) %}
+    {% if source_name == 'orders' %}{{ return(crm_retention.get_orders_columns()) }}
+    {% elif source_name == 'customers' %}{{ return(crm_retention.get_customers_columns()) }}
+    {% elif source_name == 'nps_responses' %}{{ return(crm_retention.get_nps_responses_columns()) }}
+    {% elif source_name == 'marketing_spend' %}{{ return(crm_retention.get_marketing_spend_columns()) }}
+    {% else %}{{ return(crm_retention.get_exchange_rates_columns()) }}
+    {% endif %}
+{% endmacro %}
+
 {#-
-    The raw columns of `relation` by the specs: a dict from each column's contract name to its
-    expression over the raw table (the quoted column, or a typed null for a missing optional
-    one), plus `types`, each column's data type as the warehouse reports it ('text' when
-    unknown). Read only when dbt executes; at parse time, and when the table cannot be read
-    (it does not exist yet, as in a lint run), every column is taken as present.
+    The column map of a source, var crm_<source>_columns: contract column name -> raw column
+    name, e.g. {order_id: "Order ID", ordered_at: "Order Date"}. Validated when dbt parses: every
+    key must be a contract column of the source and every value a column name.
 -#}
-{% macro raw_columns(relation, specs) %}
+{% macro get_column_map(source_name) %}
+    {% set name = 'crm_' ~ source_name ~ '_columns' %}
+    {% set value = var(name, none) %}
+    {% if value is none %}
+        {{ return({}) }}
+    {% endif %}
+    {% set contract = [] %}
+    {% for spec in crm_retention.get_source_columns(source_name) %}{% do contract.append(spec.name) %}{% endfor %}
+    {% if source_name == 'orders' and 'line_id' not in contract %}{% do contract.append('line_id') %}{% endif %}
+    {% set allowed = 'a map from the contract columns of ' ~ source_name ~ ' (' ~ (contract | join(', ')) ~ ') to the raw column names, e.g. {' ~ contract[0] ~ ': "My ' ~ contract[0] ~ '"}' %}
+    {% if value is not mapping %}
+        {{ crm_retention._crm_var_error(name, value, allowed) }}
+    {% endif %}
+    {% set mapped = {} %}
+    {% for key, raw_name in value.items() %}
+        {% if key not in contract %}
+            {{ crm_retention._crm_var_error(name, value, allowed ~ '; unknown key ' ~ key ~ ' (value ' ~ raw_name ~ ')') }}
+        {% endif %}
+        {% if raw_name is not string or raw_name | trim == '' or '"' in raw_name or '`' in raw_name %}
+            {{ crm_retention._crm_var_error(name, value, allowed ~ '; key ' ~ key ~ ' needs a column name, without quotes (value ' ~ raw_name ~ ')') }}
+        {% endif %}
+        {% do mapped.update({key: raw_name | trim}) %}
+    {% endfor %}
+    {{ return(mapped) }}
+{% endmacro %}
+
+{#- A column name as SQL: plain lower-case names bare, anything else (spaces, mixed case, reserved words) quoted. -#}
+{% macro column_sql(name) %}
+    {% if modules.re.fullmatch('[a-z_][a-z0-9_]*', name) and name not in ['comment'] %}
+        {{ return(name) }}
+    {% endif %}
+    {{ return(adapter.quote(name)) }}
+{% endmacro %}
+
+{#-
+    Stops the build when a raw table does not exist, naming the vars that point at it and, for
+    an optional source, the switch that turns it off. Only in run and build: a lint or compile
+    may run before the raw tables are loaded.
+-#}
+{% macro check_raw_table_exists(relation, source_name) %}
+    {% if not execute or invocation_args_dict.get('which') not in ['run', 'build'] %}
+        {{ return(none) }}
+    {% endif %}
+    {% if load_relation(relation) is none %}
+        {% set switches = {
+            'nps_responses': 'crm_using_nps', 'marketing_spend': 'crm_using_marketing_spend',
+            'exchange_rates': 'crm_using_exchange_rates',
+        } %}
+        {% set message = "The raw " ~ source_name ~ " table " ~ relation ~ " does not exist. Point the var crm_"
+            ~ source_name ~ "_identifier (and crm_schema, crm_database) at the table that holds them" %}
+        {% if source_name in switches %}
+            {% set message = message ~ ", or set " ~ switches[source_name] ~ ": "
+                ~ ('true' if source_name == 'exchange_rates' else 'false') ~ " if you have none" %}
+            {% if source_name == 'exchange_rates' %}
+                {% set message = "The raw exchange_rates table " ~ relation ~ " does not exist. Point the var crm_exchange_rates_identifier (and crm_schema, crm_database) at it, or set crm_using_exchange_rates: false (orders in another currency than crm_reporting_currency are then rejected as missing_exchange_rate)" %}
+            {% endif %}
+        {% endif %}
+        {{ exceptions.raise_compiler_error(message ~ ".") }}
+    {% endif %}
+{% endmacro %}
+{#-
+    The raw columns of `relation` by the specs of `source_name`: a dict from each column's
+    contract name to its expression over the raw table (the raw column found by its contract
+    name or by the var crm_<source>_columns, case-insensitively and quoted as needed; a typed
+    null for a missing optional column; the default of a missing column that has one), plus
+    `types`, each column's data type as the warehouse reports it ('text' when unknown). Read
+    only when dbt executes; at parse time, and when the table cannot be read (it does not exist
+    yet, as in a lint run), every column is taken as present.
+-#}
+{% macro raw_columns(relation, specs, source_name) %}
+    {% do crm_retention.check_raw_table_exists(relation, source_name) %}
     {% set present = crm_retention.relation_columns(relation) %}
+    {% set mapping = crm_retention.get_column_map(source_name) %}
+    {% set var_name = 'crm_' ~ source_name ~ '_columns' %}
     {% set raw = {'types': {}} %}
     {% for spec in specs %}
         {% set name = spec['name'] %}
-        {% if not execute or not present or name in present %}
-            {% do raw.update({name: adapter.quote(name) if name in ['comment'] else name}) %}
+        {% set raw_name = mapping.get(name, name) %}
+        {% set found = present.get(raw_name | lower) %}
+        {% set data_type = 'text' %}
+        {% if not execute or not present %}
+            {% do raw.update({name: crm_retention.column_sql(raw_name)}) %}
+        {% elif found %}
+            {% do raw.update({name: crm_retention.column_sql(found.name)}) %}
+            {% set data_type = found.type %}
+        {% elif name in mapping %}
+            {{ exceptions.raise_compiler_error(
+                "Invalid value for var '" ~ var_name ~ "': key " ~ name ~ " maps to '" ~ raw_name ~ "', but the raw table "
+                ~ relation ~ " has no such column. Its columns: " ~ (present.values() | map(attribute='name') | join(', ')) ~ "."
+            ) }}
+        {% elif spec.get('default') is not none %}
+            {% do raw.update({name: "'" ~ spec['default'] ~ "'"}) %}
         {% elif spec['required'] %}
             {{ exceptions.raise_compiler_error(
                 "The raw table " ~ relation ~ " has no column '" ~ name ~ "', which crm_retention needs "
-                ~ "(docs/definitions.md, section 1). Add it to the table, or point the crm_schema and "
-                ~ "crm_<source>_identifier vars at a table that has it."
+                ~ "(docs/definitions.md, section 1). Map it to the table's own column with the var " ~ var_name
+                ~ " (e.g. " ~ var_name ~ ": {" ~ name ~ ": \"My column\"})"
+                ~ (", or set crm_default_order_status to the status of every row" if name == 'status' else "")
+                ~ ", or point the crm_schema and crm_" ~ source_name ~ "_identifier vars at a table that has it. Its columns: "
+                ~ (present.values() | map(attribute='name') | join(', ')) ~ "."
             ) }}
         {% else %}
             {% do raw.update({name: 'cast(null as ' ~ dbt.type_string() ~ ')'}) %}
         {% endif %}
-        {% do raw['types'].update({name: (present.get(name) or 'text') | lower}) %}
+        {% do raw['types'].update({name: data_type | lower}) %}
     {% endfor %}
     {{ return(raw) }}
 {% endmacro %}

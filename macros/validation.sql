@@ -66,27 +66,56 @@
     {{ return(text | float) }}
 {% endmacro %}
 
-{#- The as-of date as a validated 'YYYY-MM-DD' string, or none when the data decides. -#}
-{% macro get_as_of_date() %}
-    {% set value = var('crm_as_of_date', none) %}
+{#- The build's own UTC date as 'YYYY-MM-DD': no date var may lie after it. -#}
+{% macro build_date() %}
+    {{ return(run_started_at.strftime('%Y-%m-%d')) }}
+{% endmacro %}
+
+{#- A date var as a validated 'YYYY-MM-DD' string, or none when unset. -#}
+{% macro _crm_date_var(name, default, allowed) %}
+    {% set value = var(name, default) %}
     {% if value is none or (value is string and value | trim == '') %}
         {{ return(none) }}
     {% endif %}
     {% set text = value | string | trim %}
     {% set match = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})', text) %}
-    {% set allowed = 'a date written YYYY-MM-DD that exists on the calendar, or null for the latest counted order date' %}
     {% if not match %}
-        {{ crm_retention._crm_var_error('crm_as_of_date', value, allowed) }}
+        {{ crm_retention._crm_var_error(name, value, allowed) }}
     {% endif %}
     {% set year = match.group(1) | int %}
     {% set month = match.group(2) | int %}
     {% set day = match.group(3) | int %}
     {% set is_leap = (year % 4 == 0 and year % 100 != 0) or year % 400 == 0 %}
     {% set month_days = [31, 29 if is_leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] %}
-    {% if year < 1900 or month < 1 or month > 12 or day < 1 or day > month_days[month - 1] %}
-        {{ crm_retention._crm_var_error('crm_as_of_date', value, allowed) }}
+    {% if year < 1 or month < 1 or month > 12 or day < 1 or day > month_days[month - 1] %}
+        {{ crm_retention._crm_var_error(name, value, allowed) }}
+    {% endif %}
+    {% if text > crm_retention.build_date() %}
+        {{ crm_retention._crm_var_error(name, value, allowed ~ ', not after the date the build runs (' ~ crm_retention.build_date() ~ ' UTC)') }}
     {% endif %}
     {{ return(text) }}
+{% endmacro %}
+
+{#- The as-of date as a validated 'YYYY-MM-DD' string, or none when the data decides. -#}
+{% macro get_as_of_date() %}
+    {% set as_of_date = crm_retention._crm_date_var(
+        'crm_as_of_date', none,
+        'a date written YYYY-MM-DD that exists on the calendar, or null for the latest counted order date'
+    ) %}
+    {% if as_of_date is not none and as_of_date < crm_retention.get_earliest_valid_date() %}
+        {{ crm_retention._crm_var_error('crm_as_of_date', as_of_date, 'a date on or after crm_earliest_valid_date (' ~ crm_retention.get_earliest_valid_date() ~ ')') }}
+    {% endif %}
+    {{ return(as_of_date) }}
+{% endmacro %}
+
+{#- Timestamps before this date are rejected as too_early_timestamp; the spine never starts before it. -#}
+{% macro get_earliest_valid_date() %}
+    {% set allowed = 'a date written YYYY-MM-DD that exists on the calendar, e.g. 1990-01-01' %}
+    {% set value = crm_retention._crm_date_var('crm_earliest_valid_date', '1990-01-01', allowed) %}
+    {% if value is none %}
+        {{ crm_retention._crm_var_error('crm_earliest_valid_date', var('crm_earliest_valid_date'), allowed) }}
+    {% endif %}
+    {{ return(value) }}
 {% endmacro %}
 
 {#- A status list, trimmed and lower-cased; statuses become SQL literals, so only plain words pass. -#}
@@ -128,6 +157,67 @@
         ) }}
     {% endif %}
     {{ return({'counted': counted, 'ignored': ignored}) }}
+{% endmacro %}
+
+{#-
+    The status of every order row when the orders table has no status column (null: none, the
+    column is required). It must be a counted or an ignored status.
+-#}
+{% macro get_default_order_status() %}
+    {% set value = var('crm_default_order_status', none) %}
+    {% if value is none or (value is string and value | trim == '') %}
+        {{ return(none) }}
+    {% endif %}
+    {% set statuses = crm_retention.get_status_lists() %}
+    {% if value is not string or (value | trim | lower) not in statuses.counted + statuses.ignored %}
+        {{ crm_retention._crm_var_error(
+            'crm_default_order_status', value,
+            'null, or one of the counted statuses (' ~ (statuses.counted | join(', ')) ~ ') or ignored statuses ('
+            ~ (statuses.ignored | join(', ')) ~ ')'
+        ) }}
+    {% endif %}
+    {{ return(value | trim | lower) }}
+{% endmacro %}
+
+{#- What one raw order row is: an order (default) or an order line (lines of an order id sum to the order). -#}
+{% macro get_orders_grain() %}
+    {% set value = var('crm_orders_grain', 'order') %}
+    {% if value is not string or (value | trim | lower) not in ['order', 'line'] %}
+        {{ crm_retention._crm_var_error('crm_orders_grain', value, 'order | line') }}
+    {% endif %}
+    {{ return(value | trim | lower) }}
+{% endmacro %}
+
+{#- The currency every money column of the marts is in, upper-cased; null: the data is single-currency. -#}
+{% macro get_reporting_currency() %}
+    {% set value = var('crm_reporting_currency', none) %}
+    {% if value is none or (value is string and value | trim == '') %}
+        {{ return(none) }}
+    {% endif %}
+    {% if value is not string or not modules.re.fullmatch('[A-Za-z]{3}', value | trim) %}
+        {{ crm_retention._crm_var_error('crm_reporting_currency', value, 'null, or a three-letter currency code such as USD') }}
+    {% endif %}
+    {{ return(value | trim | upper) }}
+{% endmacro %}
+
+{#- The share of a source's raw rows rejected (but superseded versions) above which the guard warns or fails. -#}
+{% macro get_rejected_share(level) %}
+    {% set name = 'crm_rejected_share_' ~ level %}
+    {% set value = var(name, {'warn': 0.02, 'error': 0.2}[level]) %}
+    {% set text = value | string | trim %}
+    {% if value is boolean or not modules.re.fullmatch('[0-9]*[.]?[0-9]+', text) or (text | float) > 1 %}
+        {{ crm_retention._crm_var_error(name, value, 'a share from 0 to 1, e.g. 0.05') }}
+    {% endif %}
+    {{ return(text | float) }}
+{% endmacro %}
+
+{% macro get_rejected_shares() %}
+    {% set warn = crm_retention.get_rejected_share('warn') %}
+    {% set error = crm_retention.get_rejected_share('error') %}
+    {% if warn > error %}
+        {{ crm_retention._crm_var_error('crm_rejected_share_warn', warn, 'a share no larger than crm_rejected_share_error (' ~ error ~ ')') }}
+    {% endif %}
+    {{ return({'warn': warn, 'error': error}) }}
 {% endmacro %}
 
 {% macro get_flag(name, default) %}
@@ -184,9 +274,17 @@
         ('customers', 'raw_customers'),
         ('nps_responses', 'raw_nps_responses'),
         ('marketing_spend', 'raw_marketing_spend'),
+        ('exchange_rates', 'raw_exchange_rates'),
     ] %}
         {% do crm_retention.get_identifier_var('crm_' ~ table ~ '_identifier', default) %}
+        {% do crm_retention.get_column_map(table) %}
     {% endfor %}
+    {% do crm_retention.get_earliest_valid_date() %}
+    {% do crm_retention.get_default_order_status() %}
+    {% do crm_retention.get_orders_grain() %}
+    {% do crm_retention.get_reporting_currency() %}
+    {% do crm_retention.get_rejected_shares() %}
+    {% do crm_retention.get_flag('crm_using_exchange_rates', false) %}
     {% do crm_retention.get_period() %}
     {% do crm_retention.get_at_risk_days() %}
     {% do crm_retention.get_as_of_date() %}
@@ -194,11 +292,11 @@
     {% do crm_retention.get_flag('crm_using_nps', true) %}
     {% do crm_retention.get_flag('crm_using_marketing_spend', true) %}
     {% do crm_retention.get_flag('crm_using_demo_data', false) %}
-    {% do crm_retention.get_flag('crm_using_semantic_layer', false) %}
-    {% do crm_retention.get_flag('crm_using_semantic_layer_time_spine', true) %}
     {% do crm_retention.get_flag('crm_incremental', false) %}
     {% do crm_retention.get_flag('crm_run_self_tests', false) %}
     {% do crm_retention.get_incremental_lookback_days() %}
+    {% do crm_retention.get_flag('crm_using_semantic_layer', false) %}
+    {% do crm_retention.get_flag('crm_using_semantic_layer_time_spine', true) %}
     {% do crm_retention.get_freshness_hours('crm_freshness_warn_after_hours') %}
     {% do crm_retention.get_freshness_hours('crm_freshness_error_after_hours') %}
     {% do crm_retention.get_flag('crm_using_predictions', true) %}

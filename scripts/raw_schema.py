@@ -22,7 +22,7 @@ RAW_COLUMNS: dict[str, list[str]] = {
     "customers": [
         "customer_id", "email", "first_name", "last_name", "country", "acquisition_channel", "created_at", "updated_at",
     ],
-    "nps_responses": ["response_id", "customer_id", "responded_at", "score", "comment"],
+    "nps_responses": ["response_id", "customer_id", "responded_at", "score", "comment", "updated_at"],
     "marketing_spend": ["spent_on", "channel", "amount"],
 }
 

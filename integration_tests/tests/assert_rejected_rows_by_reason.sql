@@ -5,7 +5,8 @@ with
 
 expected as (
 
-    select 'orders' as source_table, 'duplicate_order_id' as rejection_reason, 1 as rejected_rows
+    -- o07 and c01 each have an older version with a strictly earlier updated_at: superseded.
+    select 'orders' as source_table, 'superseded_version' as rejection_reason, 1 as rejected_rows
     union all select 'orders', 'missing_order_id', 1
     union all select 'orders', 'missing_customer_id', 1
     union all select 'orders', 'invalid_timestamp', 1
@@ -15,7 +16,7 @@ expected as (
     union all select 'orders', 'invalid_amount', 1
     union all select 'orders', 'negative_amount', 1
     union all select 'orders', 'invalid_refunded_amount', 1
-    union all select 'customers', 'duplicate_customer_id', 1
+    union all select 'customers', 'superseded_version', 1
     union all select 'customers', 'missing_customer_id', 1
     union all select 'customers', 'future_timestamp', 1
     union all select 'nps_responses', 'duplicate_response_id', 1

@@ -83,6 +83,12 @@ def source_vars(tables: dict) -> dict:
         values[f"crm_{name}_identifier"] = f"src_{name}"
     values["crm_using_nps"] = "nps_responses" in tables
     values["crm_using_marketing_spend"] = "marketing_spend" in tables
+    # Fixtures hold dirt on purpose: the rejected-share guards stay silent unless a test sets them.
+    values["crm_rejected_share_warn"] = 1
+    values["crm_rejected_share_error"] = 1
+    # The demo shop has a few orders in EUR and GBP and no rates: they are rejected as
+    # missing_exchange_rate rather than summed with the dollars (the reference does the same).
+    values["crm_reporting_currency"] = "USD"
     return values
 
 

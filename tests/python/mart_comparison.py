@@ -46,7 +46,8 @@ def read_demo_raw() -> dict[str, list[dict]]:
 
 def expected_marts(raw: dict, *, period: str, as_of: date | None = None, window: int = 90,
                    at_risk: int = 60) -> dict[str, list[dict]]:
-    cleaned = ref.clean(raw, today=today_utc(), counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES)
+    cleaned = ref.clean(raw, today=today_utc(), counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES,
+                        reporting_currency="USD")
     marts = ref.compute_marts(cleaned, period=period, as_of=as_of, churn_window_days=window, at_risk_days=at_risk)
     marts["crm__at_risk_customers"] = at_risk_rows(marts["crm__customers"], window)
     marts["_cleaned"] = cleaned

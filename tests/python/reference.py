@@ -15,8 +15,11 @@ Two entry points:
 
 Choices made where the definitions leave room (each marked "Reading:" in the code):
 
-* Trimming uses Python ``str.strip()`` (all surrounding whitespace). Optional text attributes
-  (email, names, country, channel, currency) are trimmed too, blank becoming null.
+* Trimming strips the whitespace characters definitions.md lists (``WHITESPACE``). Optional
+  text attributes (email, names, country, channel, currency) are trimmed too, blank becoming null.
+* Line grain and currencies (definitions.md "Shapes of the orders table", "Currencies") are not
+  modelled here: tests/python/test_order_lines.py checks them against the order-grain build of
+  the same shop, a different raw shape.
 * A status present in both configured lists counts as ``counted``.
 * De-duplication tie-breaks compare the trimmed raw text of each remaining column,
   latest (largest) first, missing last, in the column order of ``SOURCE_COLUMNS``.
@@ -62,6 +65,12 @@ SOURCES = ("orders", "customers", "nps_responses", "marketing_spend")
 # (and the default statuses callers pass to clean()) are the contract's, shared by the whole
 # Python side; nothing else is taken from the package.
 SOURCE_COLUMNS: dict[str, list[str]] = RAW_COLUMNS
+
+# definitions.md, "Cleaning": the whitespace trimmed from every text value.
+WHITESPACE = (" \t\n\x0b\x0c\r\u0085\u00a0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B))
+              + "\u2028\u2029\u202f\u205f\u3000\ufeff")
+# definitions.md, "Orders" rule 6: timestamps before crm_earliest_valid_date are rejected.
+EARLIEST_VALID_DATE = date(1990, 1, 1)
 
 _PERIOD_COLUMNS = ["period_start", "period_end", "is_complete_period"]
 _RETENTION_COLUMNS = ["customers_at_start", "new_customers", "reactivated_customers",
@@ -148,7 +157,7 @@ def _is_missing(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        return value.strip() == ""
+        return value.strip(WHITESPACE) == ""
     try:
         return bool(value != value)  # NaN, NaT
     except TypeError:  # pandas.NA: its truth value is ambiguous
@@ -172,7 +181,7 @@ def _trimmed_text(value: Any) -> str | None:
     """Trimmed raw text; empty counts as missing."""
     if _is_missing(value):
         return None
-    return _text(value).strip()
+    return _text(value).strip(WHITESPACE)
 
 
 def identifier(value: Any) -> str | None:
@@ -208,7 +217,7 @@ def parse_timestamp(value: Any) -> datetime | None:
         return datetime(value.year, value.month, value.day)
     if not isinstance(value, str):
         return None
-    match = _TIMESTAMP_RE.fullmatch(value.strip())
+    match = _TIMESTAMP_RE.fullmatch(value.strip(WHITESPACE))
     if match is None:
         return None
     g = match.groupdict()
@@ -234,8 +243,13 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
 
 
-_AMOUNT_RE = re.compile(r"-?[0-9]+(\.[0-9]+)?|-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
-_CURRENCY_SYMBOLS = ("$", "€", "£", " ")
+# Accepted shapes, amounts: N with one symbol or three-letter code at either end.
+_NUMBER = r"(?:[0-9]{1,32}|[0-9]{1,3}(?:,[0-9]{3}){1,9})(?:\.[0-9]+)?"
+_SYMBOL = r"(?:[$€£]|[A-Za-z]{3})"
+_AMOUNT_RE = re.compile(
+    rf"(?:{_SYMBOL} ?(?P<a>-?{_NUMBER})|(?P<neg>-?){_SYMBOL} ?(?P<b>{_NUMBER})|(?P<c>-?{_NUMBER})(?: ?{_SYMBOL})?)"
+)
+MONEY_LIMIT = Decimal(10) ** 32
 
 
 def parse_amount(value: Any) -> Decimal | None:
@@ -245,20 +259,20 @@ def parse_amount(value: Any) -> Decimal | None:
     """
     if _is_missing(value) or isinstance(value, bool):
         return None
+    # Typed: NaN, infinite, or 10^32 or more in size is not an amount.
     if isinstance(value, Decimal):
-        return value if value.is_finite() else None
+        return value if value.is_finite() and abs(value) < MONEY_LIMIT else None
     if isinstance(value, numbers.Integral):
-        return Decimal(int(value))
+        return Decimal(int(value)) if abs(int(value)) < MONEY_LIMIT else None
     if isinstance(value, numbers.Real):
-        return Decimal(repr(float(value))) if math.isfinite(value) else None
+        return Decimal(repr(float(value))) if math.isfinite(value) and abs(value) < 1e32 else None
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    for symbol in _CURRENCY_SYMBOLS:
-        text = text.replace(symbol, "")
-    if _AMOUNT_RE.fullmatch(text) is None:
+    match = _AMOUNT_RE.fullmatch(value.strip(WHITESPACE))
+    if match is None:
         return None
-    return Decimal(text.replace(",", ""))
+    number = match["a"] or (match["neg"] + match["b"] if match["b"] else None) or match["c"]
+    return Decimal(number.replace(",", ""))
 
 
 def parse_score(value: Any) -> int | None:
@@ -272,7 +286,7 @@ def parse_score(value: Any) -> int | None:
             return None
         score = int(value)
     elif isinstance(value, str):
-        text = value.strip()
+        text = value.strip(WHITESPACE)
         if re.fullmatch(r"[0-9]+", text) is None:  # Reading: "9.0", "+9" are not accepted
             return None
         score = int(text)
@@ -333,17 +347,22 @@ def _latest_first_timestamp(value: Any) -> tuple[bool, datetime]:
 
 def _deduplicate(source: str, keyed_rows: list[tuple[str, dict[str, Any]]], version_key,
                  reason: str, rejections: _Rejections) -> list[tuple[str, dict[str, Any]]]:
-    """Duplicates rule: per id the row with the largest version_key survives; the others are
-    rejected with `reason`. Survivors keep the raw order of their first appearance."""
+    """Duplicates rule: per id the row with the largest version_key survives; each other row
+    is `superseded_version` when its parsed updated_at is strictly earlier than the latest
+    updated_at of the id, else rejected with `reason` (ambiguous). Survivors keep the raw order
+    of their first appearance."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for key, row in keyed_rows:
         groups[key].append(row)
     survivors = []
     for key, rows in groups.items():
         best = max(range(len(rows)), key=lambda i: version_key(rows[i]))
+        updated = [parse_timestamp(row.get("updated_at")) for row in rows]
+        latest = max((u for u in updated if u is not None), default=None)
         for i, row in enumerate(rows):
             if i != best:
-                rejections.add(source, row, reason)
+                superseded = updated[i] is not None and latest is not None and updated[i] < latest
+                rejections.add(source, row, "superseded_version" if superseded else reason)
         survivors.append((key, rows[best]))
     return survivors
 
@@ -354,9 +373,12 @@ def _other_values_key(row: dict[str, Any], columns: Iterable[str]) -> tuple:
 
 
 def _timestamp_reason(parsed: datetime | None, today: date) -> str | None:
-    """invalid_timestamp / future_timestamp: after the day the build runs (UTC)."""
+    """invalid_timestamp / too_early_timestamp (before crm_earliest_valid_date) /
+    future_timestamp: after the day the build runs (UTC)."""
     if parsed is None:
         return "invalid_timestamp"
+    if parsed.date() < EARLIEST_VALID_DATE:
+        return "too_early_timestamp"
     if parsed.date() > today:
         return "future_timestamp"
     return None
@@ -377,7 +399,8 @@ def _optional_text(value: Any) -> str | None:
 
 
 def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
-                 ignored: set[str], rejections: _Rejections) -> list[dict[str, Any]]:
+                 ignored: set[str], rejections: _Rejections,
+                 reporting_currency: str | None = None) -> list[dict[str, Any]]:
     """definitions.md, Cleaning / Orders, rules 1-8 in order; first reason wins."""
     source = "orders"
     keyed = []
@@ -428,6 +451,12 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
             if refunded is None or refunded < 0:
                 rejections.add(source, row, "invalid_refunded_amount")
                 continue
+        # 11. missing_exchange_rate: Reading: no rates are modelled here, so an order in a
+        # currency other than the reporting one (a missing currency is the reporting one) has none.
+        currency = _optional_text(row.get("currency"))
+        if reporting_currency and currency is not None and currency.upper() != reporting_currency.upper():
+            rejections.add(source, row, "missing_exchange_rate")
+            continue
         # net_revenue = greatest(amount - coalesce(refunded_amount, 0), 0)
         net_revenue = max(amount - (refunded if refunded is not None else ZERO), ZERO)
         staged.append({
@@ -503,9 +532,10 @@ def clean_nps_responses(rows: list[dict[str, Any]], *, today: date,
             continue
         keyed.append((response_id, row))
 
-    # 2. duplicate_response_id: latest responded_at string, then the other values.
+    # 2. duplicate_response_id: latest updated_at, then latest responded_at string, then the rest.
     def version_key(row):
-        return (_latest_first_text(row.get("responded_at")),
+        return (_latest_first_timestamp(row.get("updated_at")),
+                _latest_first_text(row.get("responded_at")),
                 _other_values_key(row, ["customer_id", "score", "comment"]))
 
     staged = []
@@ -564,7 +594,8 @@ def _status_list(statuses: Iterable[str]) -> set[str]:
 
 
 def clean(raw: dict[str, list[dict[str, Any]]], *, today: date,
-          counted_statuses: list[str], ignored_statuses: list[str]) -> Cleaned:
+          counted_statuses: list[str], ignored_statuses: list[str],
+          reporting_currency: str | None = None) -> Cleaned:
     """Stage every source; every raw row ends up staged or rejected (row accounting)."""
     cleaned = Cleaned(today=today)
     rejections = _Rejections(cleaned)
@@ -573,7 +604,7 @@ def clean(raw: dict[str, list[dict[str, Any]]], *, today: date,
     cleaned.orders = clean_orders(raw.get("orders") or [], today=today,
                                   counted=_status_list(counted_statuses),
                                   ignored=_status_list(ignored_statuses),
-                                  rejections=rejections)
+                                  rejections=rejections, reporting_currency=reporting_currency)
     # Guest checkout: an order whose customer has no (staged) customer row is kept, flagged.
     known = {c["customer_id"] for c in cleaned.customers}
     for order in cleaned.orders:
@@ -1034,9 +1065,9 @@ def nps_rows(m: _Model, responses: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 def _channel_key(channel: str | None) -> str | None:
     """Channels match after trimming and lower-casing."""
-    if channel is None or not channel.strip():
+    if channel is None or not channel.strip(WHITESPACE):
         return None
-    return channel.strip().lower()
+    return channel.strip(WHITESPACE).lower()
 
 
 def clv_rows(m: _Model, customers: list[dict[str, Any]],

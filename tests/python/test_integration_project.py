@@ -112,7 +112,14 @@ def test_host_singular_tests_ran_and_passed(host):
     # The package's exposure (the dashboard) builds nothing: dbt reports it as no-op.
     exposures = [r for r in results if r["unique_id"].startswith("exposure.")]
     assert all(r["status"] == "no-op" for r in exposures), exposures
-    others = [r for r in results if r["unique_id"].split(".")[2] != BROKEN_RULES_TEST and r not in exposures]
+    # The host's seeds are half dirt on purpose: every source's rejected-share guard warns.
+    guards = {r["unique_id"].split(".")[2]: r["status"] for r in results
+              if r["unique_id"].split(".")[2].startswith("rejected_share_")}
+    assert sorted(guards) == sorted(f"rejected_share_base_crm__{source}_{source}" for source in
+                                    ["orders", "customers", "nps_responses", "marketing_spend"])
+    assert set(guards.values()) == {"warn"}, guards
+    others = [r for r in results if r["unique_id"].split(".")[2] != BROKEN_RULES_TEST
+              and r not in exposures and r["unique_id"].split(".")[2] not in guards]
     assert all(result["status"] in ("pass", "success") for result in others), [
         (r["unique_id"], r["status"]) for r in others if r["status"] not in ("pass", "success")]
 

@@ -50,6 +50,8 @@ def staged_order(order_id, *, customer_id="c1", ordered_at=ts(2024, 3, 5), order
     return {"order_id": order_id, "customer_id": customer_id, "ordered_at": ordered_at, "order_date": order_date,
             "status": status, "status_class": status_class, "is_counted": status_class == "counted", "amount": amount, "refunded_amount": refunded_amount,
             "net_revenue": amount if net_revenue is None else net_revenue, "currency": currency,
+            # One currency, one row per order: the original amounts are the amounts.
+            "original_amount": amount, "original_refunded_amount": refunded_amount, "exchange_rate": 1.0, "lines": 1,
             "updated_at": updated_at, "has_customer_record": has_customer_record}
 
 
@@ -76,13 +78,24 @@ ORDERS = [
     (order("o_pending", status="  PENDING "), STAGED),
     (order("o_guest", customer_id="c_guest"), STAGED),
     (order("o_customer_rejected", customer_id="c_bad_created"), STAGED),
+    # Every kind of whitespace is trimmed from ids, statuses and currencies.
+    (order("\to_tab\r\n", customer_id="\u00a0c1\t", status="completed\t", currency="\u2003usd\n"), STAGED),
+    # Amounts with one currency symbol or code at either end.
+    (order("o_code_before", amount="USD 12.50"), STAGED),
+    (order("o_code_after", amount="1,234.50 EUR"), STAGED),
+    (order("o_symbol_after", amount="12.50€"), STAGED),
+    (order("o_31_digits", amount="9999999999999999999999999999999.5"), STAGED),
+    # The earliest valid date itself stages.
+    (order("o_earliest", ordered_at="1990-01-01"), STAGED),
     # Duplicates: the latest updated_at (compared in UTC) wins; missing or unparseable sorts last.
-    (order("o_dup", amount="10.00", updated_at="2024-03-01T00:00:00"), "duplicate_order_id"),
+    # A version that lost to a strictly later updated_at is superseded; one that lost without a
+    # strictly later updated_at (missing, unparseable or equal) is an ambiguous duplicate.
+    (order("o_dup", amount="10.00", updated_at="2024-03-01T00:00:00"), "superseded_version"),
     (order("o_dup", amount="30.00", updated_at="2024-03-03T00:00:00+00:00"), STAGED),
     (order("o_dup", amount="99.00", updated_at=None), "duplicate_order_id"),
     (order("o_dup", amount="98.00", updated_at="last week"), "duplicate_order_id"),
     # Later as text, earlier in UTC (2024-03-02 23:00).
-    (order("o_dup", amount="97.00", updated_at="2024-03-03T01:00:00+02:00"), "duplicate_order_id"),
+    (order("o_dup", amount="97.00", updated_at="2024-03-03T01:00:00+02:00"), "superseded_version"),
     # An identical duplicate: one stages, one is rejected.
     (order("o_twin", amount="15.00", updated_at="2024-03-01"), STAGED),
     (order("o_twin", amount="15.00", updated_at="2024-03-01"), "duplicate_order_id"),
@@ -90,13 +103,15 @@ ORDERS = [
     (order("o_tie", ordered_at="2024-03-06", updated_at="2024-03-07"), STAGED),
     (order("o_tie", ordered_at="2024-03-05", updated_at="2024-03-07"), "duplicate_order_id"),
     # The latest version is the truth, even when it is bad.
-    (order("o_latest_bad", amount="10.00", updated_at="2024-03-01"), "duplicate_order_id"),
+    (order("o_latest_bad", amount="10.00", updated_at="2024-03-01"), "superseded_version"),
     (order("o_latest_bad", amount="ten", updated_at="2024-03-02"), "invalid_amount"),
     # Missing ids.
     (order(None), "missing_order_id"),
     (order("   ", amount="11.00"), "missing_order_id"),
     (order("o_no_customer", customer_id=None), "missing_customer_id"),
     (order("o_blank_customer", customer_id=" "), "missing_customer_id"),
+    (order("o_tab_customer", customer_id="\t\r\n"), "missing_customer_id"),
+    (order("\t \n\u00a0", amount="11.00"), "missing_order_id"),
     (order("o_no_customer_bad_ts", customer_id=None, ordered_at="yesterday"), "missing_customer_id"),
     # Timestamps that are not in an accepted shape or do not exist.
     (order("o_ts_us", ordered_at="03/05/2024"), "invalid_timestamp"),
@@ -112,6 +127,11 @@ ORDERS = [
     (order("o_ts_offset_15", ordered_at="2024-03-05T10:11:12+15:00"), "invalid_timestamp"),
     (order("o_ts_seven_digits", ordered_at="2024-03-05T10:11:12.1234567"), "invalid_timestamp"),
     (order("o_ts_bad_status", ordered_at="yesterday", status="lost"), "invalid_timestamp"),
+    (order("o_ts_year_0", ordered_at="0000-01-01"), "invalid_timestamp"),
+    # Before crm_earliest_valid_date (1990-01-01): a "zero date" never stretches the spine.
+    (order("o_zero_date", ordered_at="0001-01-01"), "too_early_timestamp"),
+    (order("o_before_earliest", ordered_at="1989-12-31T23:59:59"), "too_early_timestamp"),
+    (order("o_before_earliest_utc", ordered_at="1990-01-01T00:30:00+01:00"), "too_early_timestamp"),
     # After the day the build runs.
     (order("o_future", ordered_at="2999-01-01"), "future_timestamp"),
     (order("o_future_bad_status", ordered_at="2999-01-01T00:00:00Z", status="lost"), "future_timestamp"),
@@ -128,7 +148,17 @@ ORDERS = [
     (order("o_amount_two_points", amount="1.2.3"), "invalid_amount"),
     (order("o_amount_bad_refund_bad", amount="abc", refunded_amount="xyz"), "invalid_amount"),
     (order("o_cancelled_bad_amount", status="cancelled", amount="abc"), "invalid_amount"),
+    (order("o_amount_space_inside", amount="12 50"), "invalid_amount"),
+    (order("o_amount_symbols_inside", amount="1$2$3"), "invalid_amount"),
+    (order("o_amount_two_symbols", amount="$12 USD"), "invalid_amount"),
+    (order("o_amount_bad_groups", amount="1,23,456"), "invalid_amount"),
+    (order("o_amount_33_digits", amount="123456789012345678901234567890123"), "invalid_amount"),
+    (order("o_amount_nan", amount="NaN"), "invalid_amount"),
+    (order("o_amount_infinity", amount="Infinity"), "invalid_amount"),
+    (order("o_amount_minus_inf", amount="-inf"), "invalid_amount"),
+    (order("o_amount_exponent", amount="1e35"), "invalid_amount"),
     (order("o_amount_negative", amount="-5.00"), "negative_amount"),
+    (order("o_amount_negative_code", amount="-5.00 EUR"), "negative_amount"),
     (order("o_amount_negative_dollar", amount="$-3.00"), "negative_amount"),
     (order("o_amount_negative_thousands", amount="-1,000.00"), "negative_amount"),
     # Refunds.
@@ -162,6 +192,12 @@ STAGED_ORDERS = {row["order_id"]: row for row in [
     staged_order("o_dup", amount=D("30"), updated_at=ts(2024, 3, 3)),
     staged_order("o_twin", amount=D("15"), updated_at=ts(2024, 3, 1)),
     staged_order("o_tie", ordered_at=ts(2024, 3, 6), order_date=date(2024, 3, 6), updated_at=ts(2024, 3, 7)),
+    staged_order("o_tab", currency="usd"),
+    staged_order("o_code_before", amount=D("12.50")),
+    staged_order("o_code_after", amount=D("1234.50")),
+    staged_order("o_symbol_after", amount=D("12.50")),
+    staged_order("o_31_digits", amount=D("9999999999999999999999999999999.5")),
+    staged_order("o_earliest", ordered_at=ts(1990, 1, 1), order_date=date(1990, 1, 1)),
 ]}
 
 
@@ -175,18 +211,21 @@ def customer(customer_id, *, email=None, first_name=None, last_name=None, countr
 CUSTOMERS = [
     (customer("c1", email="ann@example.com", first_name=" Ann ", last_name="Lee", country=" us ",
               acquisition_channel=" Paid_Search ", created_at="2024-01-02T03:04:05+01:00"), STAGED),
-    (customer("c2", email="old@example.com", updated_at="2024-02-01"), "duplicate_customer_id"),
+    (customer("c2", email="old@example.com", updated_at="2024-02-01"), "superseded_version"),
     (customer("c2", email="new@example.com", updated_at="2024-02-05T00:00:00Z"), STAGED),
     (customer("c2", email="none@example.com", updated_at=None), "duplicate_customer_id"),
     (customer("c3", email="twin@example.com", created_at="2024-01-05"), STAGED),
     (customer("c3", email="twin@example.com", created_at="2024-01-05"), "duplicate_customer_id"),
     (customer("c_tie", created_at="2024-01-02", updated_at="2024-02-01"), STAGED),
     (customer("c_tie", created_at="2024-01-01", updated_at="2024-02-01"), "duplicate_customer_id"),
-    (customer("c_latest_bad", created_at="2024-01-01", updated_at="2024-02-01"), "duplicate_customer_id"),
+    (customer("c_latest_bad", created_at="2024-01-01", updated_at="2024-02-01"), "superseded_version"),
     (customer("c_latest_bad", created_at="garbage", updated_at="2024-02-02"), "invalid_timestamp"),
     (customer(" c_no_created ", created_at="  "), STAGED),
     (customer(None, email="nobody@example.com"), "missing_customer_id"),
     (customer("  ", email="blank@example.com"), "missing_customer_id"),
+    (customer("\t\r\n", email="tabs@example.com"), "missing_customer_id"),
+    (customer("\tc_ws\n", acquisition_channel="\u00a0Email\t"), STAGED),
+    (customer("c_zero_created", created_at="0001-01-01"), "too_early_timestamp"),
     (customer("c_bad_created", created_at="31/01/2024"), "invalid_timestamp"),
     (customer("c_future_created", created_at="2999-12-31"), "future_timestamp"),
 ]
@@ -200,14 +239,16 @@ STAGED_CUSTOMERS = {
            "acquisition_channel": None, "created_at": ts(2024, 1, 5), "updated_at": None},
     "c_tie": {"email": None, "first_name": None, "last_name": None, "country": None,
               "acquisition_channel": None, "created_at": ts(2024, 1, 2), "updated_at": ts(2024, 2, 1)},
+    "c_ws": {"email": None, "first_name": None, "last_name": None, "country": None,
+             "acquisition_channel": "email", "created_at": None, "updated_at": None},
     "c_no_created": {"email": None, "first_name": None, "last_name": None, "country": None,
                      "acquisition_channel": None, "created_at": None, "updated_at": None},
 }
 
 
-def response(response_id, *, customer_id="c1", responded_at="2024-03-05", score="8", comment=None):
+def response(response_id, *, customer_id="c1", responded_at="2024-03-05", score="8", comment=None, updated_at=None):
     return {"response_id": response_id, "customer_id": customer_id, "responded_at": responded_at,
-            "score": score, "comment": comment}
+            "score": score, "comment": comment, "updated_at": updated_at}
 
 
 NPS = [
@@ -216,6 +257,9 @@ NPS = [
     (response("r3", customer_id="c_guest", responded_at="2024-03-07 12:00", score="0", comment="  "), STAGED),
     (response("r_dup", responded_at="2024-03-01", score="5"), "duplicate_response_id"),
     (response("r_dup", responded_at="2024-03-02", score="7"), STAGED),
+    (response("r_cdc", score="5", updated_at="2024-03-06"), "superseded_version"),
+    (response("r_cdc", score="6", updated_at="2024-03-07"), STAGED),
+    (response("r_early", responded_at="1900-01-01"), "too_early_timestamp"),
     (response("r_score_11", score="11"), "invalid_score"),
     (response("r_score_negative", score="-1"), "invalid_score"),
     (response("r_score_half", score="9.5"), "invalid_score"),
@@ -237,6 +281,8 @@ STAGED_NPS = {
            "score": 0, "response_comment": None},
     "r_dup": {"customer_id": "c1", "responded_at": ts(2024, 3, 2), "responded_on": date(2024, 3, 2),
               "score": 7, "response_comment": None},
+    "r_cdc": {"customer_id": "c1", "responded_at": ts(2024, 3, 5), "responded_on": date(2024, 3, 5),
+              "score": 6, "response_comment": None},
 }
 
 
@@ -256,6 +302,8 @@ SPEND = [
     (spend(None, "social", "5"), "invalid_timestamp"),
     (spend("2024-02-30", "social", "5"), "invalid_timestamp"),
     (spend("2999-01-01", "social", "5"), "future_timestamp"),
+    (spend("0001-01-01", "social", "5"), "too_early_timestamp"),
+    (spend("2024-03-06", "\tsocial\n", "USD 5"), STAGED),
     (spend("2024-03-01", "", "5"), "missing_channel"),
     (spend("2024-03-01", None, "5"), "missing_channel"),
     (spend("2024-03-03", "social", "abc"), "invalid_amount"),
@@ -269,6 +317,7 @@ STAGED_SPEND = sorted([
     (date(2024, 3, 2), "email", D("10")),
     (date(2024, 3, 2), "email", D("10")),
     (date(2024, 3, 2), "social", D("5")),
+    (date(2024, 3, 6), "social", D("5")),
 ])
 
 FIXTURE = {"orders": ORDERS, "customers": CUSTOMERS, "nps_responses": NPS, "marketing_spend": SPEND}
@@ -418,7 +467,7 @@ def test_rejected_row_ids_number_the_rows_of_each_raw_key(text_build):
 # A loader's typing of the text tables: timestamps with and without time zone, dates, decimals
 # and integers. The loader (not the package) strips currency symbols and thousands separators.
 def money(column):
-    return f"cast(nullif(regexp_replace({column}, '[^0-9.-]', '', 'g'), '') as decimal(18, 3))"
+    return f"cast(nullif(regexp_replace({column}, '[^0-9.-]', '', 'g'), '') as decimal(38, 3))"
 
 
 def instant(column):
@@ -449,7 +498,7 @@ TYPED_SQL = {
     ),
     "nps_responses": (
         f"select response_id, customer_id, {instant('responded_at')} as responded_at, "
-        "cast(trim(score) as integer) as score, comment from {table}"
+        f"cast(trim(score) as integer) as score, comment, {utc('updated_at')} as updated_at from {{table}}"
     ),
     "marketing_spend": (
         f"select cast({utc('spent_on')} as date) as spent_on, channel, "
@@ -458,7 +507,7 @@ TYPED_SQL = {
 }
 
 TIMESTAMP_REGEX = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}"
-AMOUNT_REGEX = "^-?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)([.][0-9]+)?$"
+AMOUNT_REGEX = "([0-9]{1,32}|[0-9]{1,3}(,[0-9]{3}){1,9})([.][0-9]+)?"
 
 
 @pytest.fixture(scope="module")
@@ -520,3 +569,36 @@ def test_optional_sources_switched_off(tmp_path):
                             "base_crm__marketing_spend", "stg_crm__marketing_spend"}
     assert [(r["source_table"], r["raw_key"], r["rejection_reason"]) for r in result.table("crm__rejected_rows")] == [
         ("orders", "o_bad", "invalid_amount")]
+
+
+# --------------------------------------------------------------------------------------
+# Typed values that do not fit: rejected rows, never a build error
+# --------------------------------------------------------------------------------------
+
+NON_FINITE_ORDERS = {
+    # order_id: (typed amount, typed ordered_at, expected outcome)
+    "t_good": ("12.5", "2024-03-05", STAGED),
+    "t_nan": ("nan", "2024-03-05", "invalid_amount"),
+    "t_infinity": ("inf", "2024-03-05", "invalid_amount"),
+    "t_minus_infinity": ("-inf", "2024-03-05", "invalid_amount"),
+    "t_too_big": ("1e35", "2024-03-05", "invalid_amount"),
+    "t_minus_infinity_date": ("1", "-infinity", "too_early_timestamp"),
+    "t_infinity_date": ("1", "infinity", "future_timestamp"),
+    "t_zero_date": ("1", "0001-01-01", "too_early_timestamp"),
+}
+
+
+def test_typed_nan_infinity_and_overflow_are_rejected_rows(tmp_path):
+    """A double amount of NaN, +-infinity or 1e35, or a typed timestamp of +-infinity, is a
+    rejected row with its reason (docs/definitions.md), and the build passes."""
+    rows = [order(order_id, amount=amount, ordered_at=ordered_at)
+            for order_id, (amount, ordered_at, _) in NON_FINITE_ORDERS.items()]
+    typed = {"orders": (
+        "select order_id, customer_id, cast(ordered_at as timestamp) as ordered_at, status, "
+        "cast(amount as double) as amount, refunded_amount, currency, updated_at from {table}"
+    )}
+    result = build(tmp_path, {"orders": rows, "customers": [customer("c1")]}, typed_sql=typed, extra_args=SELECT)
+    outcomes = {r["raw_key"]: r["rejection_reason"] for r in rejected(result, "orders")}
+    staged = {r["order_id"]: r["amount"] for r in result.table("stg_crm__orders")}
+    assert staged == {"t_good": D("12.5")}
+    assert outcomes == {k: v for k, (_, _, v) in NON_FINITE_ORDERS.items() if v != STAGED}

@@ -93,6 +93,42 @@ CASES = {
         {"crm_clv_annual_discount_rate": -0.1},
         ["Invalid value for var 'crm_clv_annual_discount_rate': -0.1", "a fraction from 0 to 1"],
     ),
+    "as_of_after_build_date": (
+        {"crm_as_of_date": "2400-01-01"},
+        ["Invalid value for var 'crm_as_of_date': '2400-01-01'", "not after the date the build runs"],
+    ),
+    "earliest_valid_date_february_30": (
+        {"crm_earliest_valid_date": "1990-02-30"},
+        ["Invalid value for var 'crm_earliest_valid_date': '1990-02-30'", "YYYY-MM-DD"],
+    ),
+    "orders_columns_unknown_key": (
+        {"crm_orders_columns": {"order_key": "Order ID"}},
+        ["Invalid value for var 'crm_orders_columns'", "unknown key order_key (value Order ID)"],
+    ),
+    "orders_columns_not_a_map": (
+        {"crm_customers_columns": ["customer_id"]},
+        ["Invalid value for var 'crm_customers_columns'", "a map from the contract columns of customers"],
+    ),
+    "default_status_unknown": (
+        {"crm_default_order_status": "bogus"},
+        ["Invalid value for var 'crm_default_order_status': 'bogus'", "one of the counted statuses"],
+    ),
+    "orders_grain_item": (
+        {"crm_orders_grain": "item"},
+        ["Invalid value for var 'crm_orders_grain': 'item'", "Allowed: order | line"],
+    ),
+    "reporting_currency_word": (
+        {"crm_reporting_currency": "dollars"},
+        ["Invalid value for var 'crm_reporting_currency': 'dollars'", "three-letter currency code"],
+    ),
+    "rejected_share_above_one": (
+        {"crm_rejected_share_error": 5},
+        ["Invalid value for var 'crm_rejected_share_error': 5", "a share from 0 to 1"],
+    ),
+    "rejected_share_warn_above_error": (
+        {"crm_rejected_share_warn": 0.5, "crm_rejected_share_error": 0.2},
+        ["Invalid value for var 'crm_rejected_share_warn'", "no larger than crm_rejected_share_error"],
+    ),
     "status_in_both_lists": (
         {"crm_counted_statuses": ["completed", "paid"], "crm_ignored_statuses": ["paid", "cancelled"]},
         ["Invalid value for var 'crm_ignored_statuses'", "not also in crm_counted_statuses (both list paid)"],

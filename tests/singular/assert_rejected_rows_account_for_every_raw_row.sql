@@ -1,6 +1,8 @@
 {#-
     Nothing is lost: for each enabled source, raw rows = staged rows + rejected rows
-    (crm__rejected_rows). Returns the sources where the counts differ.
+    (crm__rejected_rows). Returns the sources where the counts differ. A staged order counts
+    its lines (one at order grain); exchange rates have no staging view: their base rows
+    without a reason are the staged ones.
 -#}
 {%- set sources = [('orders', 'stg_crm__orders'), ('customers', 'stg_crm__customers')] -%}
 {%- if crm_retention.get_flag('crm_using_nps', true) -%}
@@ -8,6 +10,9 @@
 {%- endif -%}
 {%- if crm_retention.get_flag('crm_using_marketing_spend', true) -%}
 {%- do sources.append(('marketing_spend', 'stg_crm__marketing_spend')) -%}
+{%- endif %}
+{%- if crm_retention.get_flag('crm_using_exchange_rates', false) -%}
+{%- do sources.append(('exchange_rates', 'base_crm__exchange_rates')) -%}
 {%- endif %}
 
 with
@@ -37,8 +42,15 @@ row_counts as (
     select
         '{{ source_table }}' as source_table,
         0 as raw_rows,
+        {% if source_table == 'orders' -%}
+        sum(lines) as staged_rows
+        {%- else -%}
         count(*) as staged_rows
+        {%- endif %}
     from {{ ref(staging_model) }}
+    {%- if source_table == 'exchange_rates' %}
+    where rejection_reason is null
+    {%- endif %}
     {%- if not loop.last %}
 
     union all

@@ -2,6 +2,7 @@
 {%- set sources = ['orders', 'customers'] -%}
 {%- if crm_retention.get_flag('crm_using_nps', true) -%}{%- do sources.append('nps_responses') -%}{%- endif -%}
 {%- if crm_retention.get_flag('crm_using_marketing_spend', true) -%}{%- do sources.append('marketing_spend') -%}{%- endif -%}
+{%- if crm_retention.get_flag('crm_using_exchange_rates', false) -%}{%- do sources.append('exchange_rates') -%}{%- endif -%}
 {#- The raw key of each source: base orders keep the id once, as order_id (they are the widest table). -#}
 {%- set raw_keys = {'orders': 'order_id'} %}
 

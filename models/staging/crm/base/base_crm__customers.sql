@@ -9,7 +9,7 @@
 {{ crm_retention.incremental_by_key('customer_id') }}
 {%- do crm_retention.validate_vars() -%}
 {%- set specs = crm_retention.get_customers_columns() -%}
-{%- set raw = crm_retention.raw_columns(source('crm', 'customers'), specs) -%}
+{%- set raw = crm_retention.raw_columns(source('crm', 'customers'), specs, 'customers') -%}
 {%- set customer_id = crm_retention.raw_text(raw.customer_id, raw.types.customer_id) -%}
 {%- set created_at = crm_retention.parse_timestamp(raw.created_at, raw.types.created_at) -%}
 {%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
@@ -54,7 +54,8 @@ single_versions as (
 
     select
         {{ parsed_columns }},
-        1 as version_rank
+        1 as version_rank,
+        false as is_superseded
     from {{ raw_rows }}
     left join repeated_customer_ids
         on {{ customer_id }} = repeated_customer_ids.repeated_customer_id
@@ -73,7 +74,8 @@ repeated_versions as (
 ),
 
 -- The latest updated_at wins; ties go to the later created_at text, then the larger raw values,
--- so every engine keeps the same row.
+-- so every engine keeps the same row. A losing version is superseded when the latest updated_at
+-- is strictly later than its own, an ambiguous duplicate otherwise.
 versioned as (
 
     select * from single_versions
@@ -88,7 +90,8 @@ versioned as (
                 updated_at desc nulls last,
                 {{ crm_retention.raw_text('raw_created_at') }} desc nulls last,
                 {{ raw_values }} desc
-        ) as version_rank
+        ) as version_rank,
+        coalesce(updated_at < max(updated_at) over (partition by customer_id), false) as is_superseded
     from repeated_versions
 
 ),
@@ -99,8 +102,10 @@ classified as (
         *,
         case
             when customer_id is null then 'missing_customer_id'
+            when version_rank > 1 and is_superseded then 'superseded_version'
             when version_rank > 1 then 'duplicate_customer_id'
             when has_created_at and not is_created_at_valid then 'invalid_timestamp'
+            when {{ crm_retention.is_too_early('created_at') }} then 'too_early_timestamp'
             when cast(created_at as date) > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
         end as rejection_reason
     from versioned

@@ -7,7 +7,7 @@
 {%- do crm_retention.validate_vars() -%}
 {%- set specs = crm_retention.get_marketing_spend_columns() -%}
 {%- set raw_rows = source('crm', 'marketing_spend') -%}
-{%- set raw = crm_retention.raw_columns(raw_rows, specs) -%}
+{%- set raw = crm_retention.raw_columns(raw_rows, specs, 'marketing_spend') -%}
 {%- set spent_on = crm_retention.parse_timestamp(raw.spent_on, raw.types.spent_on) -%}
 {%- set amount = crm_retention.parse_amount(raw.amount, raw.types.amount) %}
 
@@ -39,6 +39,7 @@ classified as (
         *,
         case
             when not is_spent_on_valid then 'invalid_timestamp'
+            when {{ crm_retention.is_too_early('spent_on') }} then 'too_early_timestamp'
             when spent_on > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
             when channel is null then 'missing_channel'
             when not is_amount_number then 'invalid_amount'

@@ -1,16 +1,18 @@
 {#-
     Every raw NPS response row, parsed, with the reason it is rejected (null for rows that
     stage). De-duplication follows the pattern of base_crm__orders: the latest version of each
-    response_id survives (the later responded_at text, then the larger raw values), and only
-    ids with several raw rows are ranked.
+    response_id survives (the latest updated_at, then the later responded_at text, then the
+    larger raw values), and only ids with several raw rows are ranked. A losing version is
+    superseded when the latest updated_at is strictly later than its own.
 -#}
 {{ config(enabled=crm_retention.get_flag('crm_using_nps', true)) }}
 {%- do crm_retention.validate_vars() -%}
 {%- set specs = crm_retention.get_nps_responses_columns() -%}
 {%- set raw_rows = source('crm', 'nps_responses') -%}
-{%- set raw = crm_retention.raw_columns(raw_rows, specs) -%}
+{%- set raw = crm_retention.raw_columns(raw_rows, specs, 'nps_responses') -%}
 {%- set response_id = crm_retention.raw_text(raw.response_id, raw.types.response_id) -%}
 {%- set responded_at = crm_retention.parse_timestamp(raw.responded_at, raw.types.responded_at) -%}
+{%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
 {%- set score_text = crm_retention.raw_text(raw.score) -%}
 {%- set parsed_columns -%}
         {{ response_id }} as response_id,
@@ -31,6 +33,7 @@
         end as score,
         {%- endif %}
         {{ crm_retention.raw_text(raw.comment) }} as response_comment,
+        {{ updated_at.utc }} as updated_at,
         {%- for spec in specs %}
         {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
@@ -53,7 +56,8 @@ single_versions as (
 
     select
         {{ parsed_columns }},
-        1 as version_rank
+        1 as version_rank,
+        false as is_superseded
     from {{ raw_rows }}
     left join repeated_response_ids
         on {{ response_id }} = repeated_response_ids.repeated_response_id
@@ -82,9 +86,11 @@ versioned as (
         row_number() over (
             partition by response_id
             order by
+                updated_at desc nulls last,
                 {{ crm_retention.raw_text('raw_responded_at') }} desc nulls last,
                 {{ raw_values }} desc
-        ) as version_rank
+        ) as version_rank,
+        coalesce(updated_at < max(updated_at) over (partition by response_id), false) as is_superseded
     from repeated_versions
 
 ),
@@ -95,9 +101,11 @@ classified as (
         *,
         case
             when response_id is null then 'missing_response_id'
+            when version_rank > 1 and is_superseded then 'superseded_version'
             when version_rank > 1 then 'duplicate_response_id'
             when customer_id is null then 'missing_customer_id'
             when not is_responded_at_valid then 'invalid_timestamp'
+            when {{ crm_retention.is_too_early('responded_at') }} then 'too_early_timestamp'
             when cast(responded_at as date) > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
             when score is null or score > 10 then 'invalid_score'
         end as rejection_reason

@@ -7,6 +7,14 @@
     survives. One grouping finds the ids with several raw rows; only their rows are ranked (a
     window over a few rows), every other row is parsed once with no window. Each CTE reads the
     raw rows itself, so no engine has to keep a shared result of millions of rows.
+    A version that lost to a strictly later updated_at is superseded (the normal state of an
+    append-only or change-data-capture loader); one with no strictly later version is an
+    ambiguous duplicate.
+    At crm_orders_grain: line a raw row is an order line: versions are per (order_id, line_id)
+    (no line_id: every row is its own line), the current lines of an order must agree on its
+    order-level values, and stg_crm__orders sums them to one order.
+    With crm_reporting_currency set, each row gets the exchange rate of its currency on its
+    order date (stg_crm__orders converts the amounts).
     In incremental mode (macros/incremental.sql) the raw rows are those of the order_ids with a
     row changed within the lookback.
 -#}
@@ -14,8 +22,13 @@
 {%- do crm_retention.validate_vars() -%}
 {%- set statuses = crm_retention.get_status_lists() -%}
 {%- set specs = crm_retention.get_orders_columns() -%}
-{%- set raw = crm_retention.raw_columns(source('crm', 'orders'), specs) -%}
+{%- set raw = crm_retention.raw_columns(source('crm', 'orders'), specs, 'orders') -%}
+{%- set is_line_grain = crm_retention.get_orders_grain() == 'line' -%}
+{%- set reporting_currency = crm_retention.get_reporting_currency() -%}
 {%- set order_id = crm_retention.raw_text(raw.order_id, raw.types.order_id) -%}
+{%- set line_id = crm_retention.raw_text(raw.line_id, raw.types.line_id) if is_line_grain else none -%}
+{#- The columns a version is identified by: the order, or at line grain the order line. -#}
+{%- set version_key = 'order_id, line_id' if is_line_grain else 'order_id' -%}
 {%- set ordered_at = crm_retention.parse_timestamp(raw.ordered_at, raw.types.ordered_at) -%}
 {%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
 {%- set amount = crm_retention.parse_amount(raw.amount, raw.types.amount) -%}
@@ -31,6 +44,9 @@
 {%- set parsed_columns -%}
         {{ order_id }} as order_id,
         {{ crm_retention.raw_text(raw.customer_id, raw.types.customer_id) }} as customer_id,
+        {% if is_line_grain -%}
+        {{ line_id }} as line_id,
+        {% endif -%}
         lower({{ crm_retention.raw_text(raw.status) }}) as status,
         {{ crm_retention.raw_text(raw.currency) }} as currency,
         {{ ordered_at.is_valid }} as is_ordered_at_valid,
@@ -51,10 +67,17 @@ with
 
 repeated_order_ids as (
 
-    select {{ order_id }} as repeated_order_id
+    select
+        {{ order_id }} as repeated_order_id
+        {%- if is_line_grain %},
+        {{ line_id }} as repeated_line_id
+        {%- endif %}
     from {{ raw_rows }}
     where {{ order_id }} is not null
-    group by {{ order_id }}
+        {%- if is_line_grain %}
+        and {{ line_id }} is not null
+        {%- endif %}
+    group by {{ order_id }}{% if is_line_grain %}, {{ line_id }}{% endif %}
     having count(*) > 1
 
 ),
@@ -63,10 +86,14 @@ single_versions as (
 
     select
         {{ parsed_columns }},
-        1 as version_rank
+        1 as version_rank,
+        false as is_superseded
     from {{ raw_rows }}
     left join repeated_order_ids
         on {{ order_id }} = repeated_order_ids.repeated_order_id
+        {%- if is_line_grain %}
+        and {{ line_id }} = repeated_order_ids.repeated_line_id
+        {%- endif %}
     where repeated_order_ids.repeated_order_id is null
 
 ),
@@ -78,11 +105,15 @@ repeated_versions as (
     from {{ raw_rows }}
     inner join repeated_order_ids
         on {{ order_id }} = repeated_order_ids.repeated_order_id
+        {%- if is_line_grain %}
+        and {{ line_id }} = repeated_order_ids.repeated_line_id
+        {%- endif %}
 
 ),
 
 -- The latest updated_at wins; ties go to the later ordered_at text, then the larger raw values,
--- so every engine keeps the same row.
+-- so every engine keeps the same row. A losing version is superseded when the latest updated_at
+-- is strictly later than its own, an ambiguous duplicate when it is the same or either is missing.
 versioned as (
 
     select * from single_versions
@@ -92,15 +123,82 @@ versioned as (
     select
         *,
         row_number() over (
-            partition by order_id
+            partition by {{ version_key }}
             order by
                 updated_at desc nulls last,
                 {{ crm_retention.raw_text('raw_ordered_at') }} desc nulls last,
                 {{ raw_values }} desc
-        ) as version_rank
+        ) as version_rank,
+        coalesce(updated_at < max(updated_at) over (partition by {{ version_key }}), false) as is_superseded
     from repeated_versions
 
 ),
+{%- if is_line_grain %}
+
+-- The current lines of an order must agree on its order-level values; a value missing on some
+-- lines and present on others is a disagreement too.
+{%- set order_lines = 'partition by order_id, version_rank = 1' %}
+lines_checked as (
+
+    select
+        *,
+        version_rank = 1 and order_id is not null and (
+            {%- for column in ['customer_id', 'ordered_at', 'status', 'upper(currency)'] %}
+            min({{ column }}) over ({{ order_lines }}) <> max({{ column }}) over ({{ order_lines }})
+            or count({{ column }}) over ({{ order_lines }}) not in (0, count(*) over ({{ order_lines }}))
+            {%- if not loop.last %}
+            or{% endif %}
+            {%- endfor %}
+        ) as has_conflicting_lines
+    from versioned
+
+),
+{%- endif %}
+{%- if reporting_currency %}
+
+-- Each rate holds from its rate_date until the next rate of its currency. Without the
+-- exchange_rates source there is none: only orders in the reporting currency stage.
+exchange_rates as (
+    {%- if crm_retention.get_flag('crm_using_exchange_rates', false) %}
+
+    select
+        currency,
+        rate,
+        rate_date as valid_from,
+        lead(rate_date) over (partition by currency order by rate_date) as valid_until
+    from {{ ref('base_crm__exchange_rates') }}
+    where rejection_reason is null
+    {%- else %}
+
+    select
+        cast(null as {{ dbt.type_string() }}) as currency,
+        cast(null as {{ crm_retention.type_rate() }}) as rate,
+        cast(null as date) as valid_from,
+        cast(null as date) as valid_until
+    where 1 = 0
+    {%- endif %}
+
+),
+
+-- Reporting-currency units per unit of the order's currency on its order date; an order
+-- without a currency is in the reporting currency.
+rated as (
+
+    select
+        orders.*,
+        case
+            when orders.currency is null or upper(orders.currency) = '{{ reporting_currency }}'
+                then cast(1 as {{ crm_retention.type_rate() }})
+            else exchange_rates.rate
+        end as exchange_rate
+    from {{ 'lines_checked' if is_line_grain else 'versioned' }} as orders
+    left join exchange_rates
+        on upper(orders.currency) = exchange_rates.currency
+        and cast(orders.ordered_at as date) >= exchange_rates.valid_from
+        and (exchange_rates.valid_until is null or cast(orders.ordered_at as date) < exchange_rates.valid_until)
+
+),
+{%- endif %}
 
 classified as (
 
@@ -108,9 +206,14 @@ classified as (
         *,
         case
             when order_id is null then 'missing_order_id'
+            when version_rank > 1 and is_superseded then 'superseded_version'
             when version_rank > 1 then 'duplicate_order_id'
+            {%- if is_line_grain %}
+            when has_conflicting_lines then 'conflicting_order_lines'
+            {%- endif %}
             when customer_id is null then 'missing_customer_id'
             when not is_ordered_at_valid then 'invalid_timestamp'
+            when {{ crm_retention.is_too_early('ordered_at') }} then 'too_early_timestamp'
             when cast(ordered_at as date) > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
             when status is null
                 or status not in ('{{ (statuses.counted + statuses.ignored) | join("', '") }}')
@@ -119,8 +222,11 @@ classified as (
             when amount < 0 then 'negative_amount'
             when has_refunded_amount and not is_refunded_amount_number then 'invalid_refunded_amount'
             when refunded_amount < 0 then 'invalid_refunded_amount'
+            {%- if reporting_currency %}
+            when exchange_rate is null then 'missing_exchange_rate'
+            {%- endif %}
         end as rejection_reason
-    from versioned
+    from {{ 'rated' if reporting_currency else ('lines_checked' if is_line_grain else 'versioned') }}
 
 ),
 
@@ -128,6 +234,9 @@ final as (
 
     select
         order_id,
+        {% if is_line_grain -%}
+        line_id,
+        {% endif -%}
         customer_id,
         ordered_at,
         cast(ordered_at as date) as order_date,
@@ -143,6 +252,9 @@ final as (
             else cast(0 as {{ crm_retention.type_money() }})
         end as net_revenue,
         currency,
+        {% if reporting_currency -%}
+        exchange_rate,
+        {% endif -%}
         updated_at,
         rejection_reason,
         -- Only rejected rows show their raw values; building the text for every row costs time.

@@ -1,0 +1,75 @@
+{#-
+    Every raw exchange rate row, parsed, with the reason it is rejected (null for rows that
+    stage). Enabled with crm_using_exchange_rates; read by base_crm__orders when
+    crm_reporting_currency is set. A rate is reporting-currency units per unit of `currency`,
+    valid from `rate_date` until the currency's next rate. Two rows for one currency and day are
+    ambiguous: both are rejected rather than one guessed.
+-#}
+{{ config(enabled=crm_retention.get_flag('crm_using_exchange_rates', false)) }}
+{%- do crm_retention.validate_vars() -%}
+{%- set specs = crm_retention.get_exchange_rates_columns() -%}
+{%- set raw_rows = source('crm', 'exchange_rates') -%}
+{%- set raw = crm_retention.raw_columns(raw_rows, specs, 'exchange_rates') -%}
+{%- set rate_date = crm_retention.parse_timestamp(raw.rate_date, raw.types.rate_date) -%}
+{%- set rate = crm_retention.parse_amount(raw.rate, raw.types.rate) %}
+
+with
+
+parsed as (
+
+    select
+        {{ rate_date.is_valid }} as is_rate_date_valid,
+        cast({{ rate_date.utc }} as date) as rate_date,
+        upper({{ crm_retention.raw_text(raw.currency) }}) as currency,
+        {{ rate.is_number }} as is_rate_number,
+        cast({{ rate.value }} as {{ crm_retention.type_rate() }}) as rate,
+        {{ dbt.concat([
+            "coalesce(" ~ crm_retention.raw_text(raw.currency) ~ ", '')",
+            "'|'",
+            "coalesce(" ~ crm_retention.raw_text(raw.rate_date) ~ ", '')",
+        ]) }} as raw_key,
+        {%- for spec in specs %}
+        {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ raw_rows }}
+
+),
+
+counted as (
+
+    select
+        *,
+        count(*) over (partition by currency, rate_date) as rates_that_day
+    from parsed
+
+),
+
+classified as (
+
+    select
+        *,
+        case
+            when not is_rate_date_valid then 'invalid_timestamp'
+            when {{ crm_retention.is_too_early('rate_date') }} then 'too_early_timestamp'
+            when currency is null then 'missing_currency'
+            when not is_rate_number or rate <= 0 then 'invalid_rate'
+            when rates_that_day > 1 then 'duplicate_exchange_rate'
+        end as rejection_reason
+    from counted
+
+),
+
+final as (
+
+    select
+        rate_date,
+        currency,
+        rate,
+        rejection_reason,
+        raw_key,
+        {{ crm_retention.raw_values_of(specs) }} as raw_values
+    from classified
+
+)
+
+select * from final
