@@ -6,15 +6,17 @@
     The accepted shapes are documented in docs/definitions.md.
 -#}
 
-{#- The trimmed text of a raw column, null when blank; the column may be typed or text. -#}
-{% macro raw_text(column) -%}
-    nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
+{#-
+    The trimmed text of a raw column, null when blank. Given the column's data type, a number
+    (an integer id, say) is only cast: it has no blanks to trim.
+-#}
+{% macro raw_text(column, data_type='text') -%}
+    {%- if crm_retention.is_numeric_type(data_type) -%}
+        cast({{ column }} as {{ dbt.type_string() }})
+    {%- else -%}
+        nullif(trim(cast({{ column }} as {{ dbt.type_string() }})), '')
+    {%- endif -%}
 {%- endmacro %}
-
-{#- Data type of a raw column as the warehouse reports it, lower-cased; 'text' when unknown. -#}
-{% macro raw_column_type(columns, name) %}
-    {{ return((columns.get(name) or 'text') | lower) }}
-{% endmacro %}
 
 {#- Raw columns of a relation by lower-cased name, read only when dbt executes. -#}
 {% macro relation_columns(relation) %}
@@ -26,15 +28,6 @@
     {% endif %}
     {{ return(columns) }}
 {% endmacro %}
-
-{#- A raw column, or null when an optional column is missing from the raw table. -#}
-{% macro optional_column(columns, name) -%}
-    {%- if not execute or name in columns -%}
-        {{ adapter.quote(name) if (name | lower) in ['comment'] else name }}
-    {%- else -%}
-        cast(null as {{ dbt.type_string() }})
-    {%- endif -%}
-{%- endmacro %}
 
 {% macro is_numeric_type(data_type) %}
     {{ return(modules.re.match('(numeric|decimal|double|float|real|int|bigint|smallint|integer|hugeint|tinyint|number)', data_type) is not none) }}

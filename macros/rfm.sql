@@ -32,3 +32,19 @@
 {% macro default__rfm_segments() %}
     {{ return(['champions', 'cant_lose', 'loyal', 'at_risk', 'new', 'potential_loyalists', 'need_attention', 'hibernating', 'lost']) }}
 {% endmacro %}
+
+{#-
+    The quintile (1-5) of the row at 1-based `position` among `total` rows, exactly as
+    ntile(5) over the same order numbers them: the first total mod 5 quintiles hold one row
+    more. Computed from a position, the score needs no window over all customers at once.
+-#}
+{% macro quintile_of_position(position, total) -%}
+    {%- set size = 'floor(cast(' ~ total ~ ' as ' ~ crm_retention.type_rate() ~ ') / 5)' -%}
+    {%- set larger = '(' ~ total ~ ' - 5 * ' ~ size ~ ')' -%}
+    cast(case
+        when {{ position }} <= {{ larger }} * ({{ size }} + 1)
+            then floor(cast({{ position }} - 1 as {{ crm_retention.type_rate() }}) / ({{ size }} + 1)) + 1
+        else {{ larger }} + floor(cast({{ position }} - {{ larger }} * ({{ size }} + 1) - 1 as {{ crm_retention.type_rate() }})
+            / nullif({{ size }}, 0)) + 1
+    end as {{ dbt.type_int() }})
+{%- endmacro %}

@@ -150,5 +150,6 @@
     {% do crm_retention.get_flag('crm_using_marketing_spend', true) %}
     {% do crm_retention.get_flag('crm_using_demo_data', false) %}
     {% do crm_retention.get_flag('crm_incremental', false) %}
+    {% do crm_retention.get_flag('crm_run_self_tests', false) %}
     {% do crm_retention.get_incremental_lookback_days() %}
 {% endmacro %}

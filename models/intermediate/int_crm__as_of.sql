@@ -8,8 +8,8 @@ with
 
 counted_orders as (
 
-    select order_date from {{ ref('base_crm__orders') }}
-    where rejection_reason is null and status_class = 'counted'
+    select order_date from {{ ref('stg_crm__orders') }}
+    where is_counted
 
 ),
 

@@ -2,12 +2,7 @@
     One row per customer with a counted order: cohort (period of the first order) and lifetime
     figures, summed from the customer's spells (a few rows per customer, not one per order).
 -#}
-{{ config(
-    materialized=crm_retention.heavy_materialization(),
-    incremental_strategy='append',
-    pre_hook="{{ crm_retention.delete_changed_customers() }}",
-) }}
-{{ crm_retention.depends_on_changed_customers() }}
+{{ crm_retention.incremental_by_customer() }}
 
 with
 

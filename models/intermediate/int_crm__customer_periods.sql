@@ -4,12 +4,7 @@
     counted order, so the period marts need neither a sort of these rows nor a join to the
     cohorts; in incremental mode only the changed customers' rows are sorted again.
 -#}
-{{ config(
-    materialized=crm_retention.heavy_materialization(),
-    incremental_strategy='append',
-    pre_hook="{{ crm_retention.delete_changed_customers() }}",
-) }}
-{{ crm_retention.depends_on_changed_customers() }}
+{{ crm_retention.incremental_by_customer() }}
 
 with
 

@@ -10,12 +10,7 @@
     customer), and there the closing order finds the opening one as its predecessor: a spell's
     figures are differences of running totals.
 -#}
-{{ config(
-    materialized=crm_retention.heavy_materialization(),
-    incremental_strategy='append',
-    pre_hook="{{ crm_retention.delete_changed_customers() }}",
-) }}
-{{ crm_retention.depends_on_changed_customers() }}
+{{ crm_retention.incremental_by_customer() }}
 {%- set window_days = crm_retention.get_churn_window_days() -%}
 {%- set by_order = 'partition by customer_id order by order_date, ordered_at, order_id' -%}
 {%- set by_boundary = 'partition by customer_id order by lifetime_orders' %}

@@ -1,42 +1,90 @@
-{#- One row per customer: profile, cohort, order figures, lifecycle, RFM and latest NPS (see int_crm__customer_profiles). -#}
+{#-
+    One row per customer: every staged customer and every guest with a staged order. Assembles
+    the building blocks: who the customer is, their counted orders (cohort and lifetime
+    figures), their state as of the as-of date, RFM scores and latest NPS response. Order
+    figures, lifecycle and RFM count counted orders up to the as-of date only; customers
+    without one have zero orders and null dates, lifecycle and scores.
+-#}
+{%- set using_nps = crm_retention.get_flag('crm_using_nps', true) %}
 
 with
 
-profiles as (
+customers as (
 
-    select * from {{ ref('int_crm__customer_profiles') }}
+    select * from {{ ref('int_crm__customers') }}
 
 ),
+
+cohorts as (
+
+    select * from {{ ref('int_crm__customer_cohorts') }}
+
+),
+
+lifecycle as (
+
+    select * from {{ ref('int_crm__customer_lifecycle') }}
+
+),
+
+rfm_scores as (
+
+    select * from {{ ref('int_crm__customer_rfm_scores') }}
+
+),
+
+{% if using_nps -%}
+latest_nps as (
+
+    select * from {{ ref('int_crm__customer_latest_nps') }}
+
+),
+{%- endif %}
 
 final as (
 
     select
-        customer_id,
-        email,
-        first_name,
-        last_name,
-        country,
-        acquisition_channel,
-        created_at,
-        has_customer_record,
-        cohort_period,
-        first_order_date,
-        last_order_date,
-        orders,
-        net_revenue,
-        aov,
-        days_since_last_order,
-        is_active,
-        lifecycle_status,
-        is_at_risk,
-        recency_score,
-        frequency_score,
-        monetary_score,
-        rfm_score,
-        rfm_segment,
-        latest_nps_score,
-        latest_nps_responded_at
-    from profiles
+        customers.customer_id,
+        customers.email,
+        customers.first_name,
+        customers.last_name,
+        customers.country,
+        customers.acquisition_channel,
+        customers.created_at,
+        customers.has_customer_record,
+        cohorts.cohort_period,
+        cohorts.first_order_date,
+        cohorts.last_order_date,
+        coalesce(cohorts.orders, 0) as orders,
+        coalesce(cohorts.net_revenue, 0) as net_revenue,
+        {{ crm_retention.safe_divide('cohorts.net_revenue', 'cohorts.orders') }} as aov,
+        lifecycle.days_since_last_order,
+        coalesce(lifecycle.is_active, false) as is_active,
+        lifecycle.lifecycle_status,
+        coalesce(lifecycle.lifecycle_status = 'at_risk', false) as is_at_risk,
+        rfm_scores.recency_score,
+        rfm_scores.frequency_score,
+        rfm_scores.monetary_score,
+        rfm_scores.rfm_score,
+        rfm_scores.rfm_segment,
+        {% if using_nps -%}
+        latest_nps.latest_nps_score,
+        latest_nps.latest_nps_responded_at
+        {%- else -%}
+        cast(null as {{ dbt.type_int() }}) as latest_nps_score,
+        cast(null as {{ dbt.type_timestamp() }}) as latest_nps_responded_at
+        {%- endif %}
+    from customers
+    left join cohorts
+        on customers.customer_id = cohorts.customer_id
+    left join lifecycle
+        on customers.customer_id = lifecycle.customer_id
+    left join rfm_scores
+        on customers.customer_id = rfm_scores.customer_id
+    {% if using_nps -%}
+    left join latest_nps
+        on customers.customer_id = latest_nps.customer_id
+    {%- endif %}
 
 )
 

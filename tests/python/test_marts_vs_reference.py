@@ -22,8 +22,9 @@ def demo_raw():
 
 @pytest.fixture(scope="module")
 def demo_month(tmp_path_factory, demo_raw):
-    # The one full `dbt build` of the demo here: models, data tests and unit tests must pass.
-    return build(tmp_path_factory.mktemp("demo_month"), demo_raw, {"crm_period": "month"})
+    # The one full `dbt build` of the demo here with the package's own unit tests and the data
+    # tests that hold by construction (crm_run_self_tests): everything must pass.
+    return build(tmp_path_factory.mktemp("demo_month"), demo_raw, {"crm_period": "month", "crm_run_self_tests": True})
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ def staged_order(order_id, *, customer_id="c1", ordered_at=ts(2024, 3, 5), order
                  status="completed", status_class="counted", amount=D("10.00"), refunded_amount=None,
                  net_revenue=None, currency=None, updated_at=None, has_customer_record=True):
     return {"order_id": order_id, "customer_id": customer_id, "ordered_at": ordered_at, "order_date": order_date,
-            "status": status, "status_class": status_class, "amount": amount, "refunded_amount": refunded_amount,
+            "status": status, "status_class": status_class, "is_counted": status_class == "counted", "amount": amount, "refunded_amount": refunded_amount,
             "net_revenue": amount if net_revenue is None else net_revenue, "currency": currency,
             "updated_at": updated_at, "has_customer_record": has_customer_record}
 

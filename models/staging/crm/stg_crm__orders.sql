@@ -1,6 +1,7 @@
 {#-
-    Orders that passed cleaning, one row per order_id. Reads the customers' base model (not the
-    customers staging view) to flag guest checkouts without chaining staging models.
+    Orders that passed cleaning, one row per order_id: the only way downstream models read
+    orders. Guest checkouts are flagged here, once; the customers' base model is read (not the
+    customers staging view) so that staging models do not chain.
 -#}
 with
 
@@ -30,6 +31,7 @@ final as (
         orders.order_date,
         orders.status,
         orders.status_class,
+        orders.status_class = 'counted' as is_counted,
         orders.amount,
         orders.refunded_amount,
         orders.net_revenue,

@@ -1,42 +1,35 @@
-{#- Every raw marketing spend row, parsed, with the reason it is rejected (null for rows that stage). -#}
+{#-
+    Every raw marketing spend row, parsed, with the reason it is rejected (null for rows that
+    stage). Spend rows have no key and are not de-duplicated: two rows for one day and channel
+    are two spends.
+-#}
 {{ config(enabled=crm_retention.get_flag('crm_using_marketing_spend', true)) }}
 {%- do crm_retention.validate_vars() -%}
-{%- set source_relation = source('crm', 'marketing_spend') -%}
-{%- set columns = crm_retention.relation_columns(source_relation) -%}
-{%- set spent_on = crm_retention.parse_timestamp('spent_on', crm_retention.raw_column_type(columns, 'spent_on')) -%}
-{%- set amount = crm_retention.parse_amount('amount', crm_retention.raw_column_type(columns, 'amount')) -%}
+{%- set specs = crm_retention.get_marketing_spend_columns() -%}
+{%- set raw_rows = source('crm', 'marketing_spend') -%}
+{%- set raw = crm_retention.raw_columns(raw_rows, specs) -%}
+{%- set spent_on = crm_retention.parse_timestamp(raw.spent_on, raw.types.spent_on) -%}
+{%- set amount = crm_retention.parse_amount(raw.amount, raw.types.amount) %}
 
 with
-
-source as (
-
-    select
-        spent_on,
-        channel,
-        amount
-    from {{ source_relation }}
-
-),
 
 parsed as (
 
     select
         {{ spent_on.is_valid }} as is_spent_on_valid,
         cast({{ spent_on.utc }} as date) as spent_on,
-        lower({{ crm_retention.raw_text('channel') }}) as channel,
+        lower({{ crm_retention.raw_text(raw.channel) }}) as channel,
         {{ amount.is_number }} as is_amount_number,
         {{ amount.value }} as amount,
         {{ dbt.concat([
-            "coalesce(" ~ crm_retention.raw_text('spent_on') ~ ", '')",
+            "coalesce(" ~ crm_retention.raw_text(raw.spent_on) ~ ", '')",
             "'|'",
-            "coalesce(" ~ crm_retention.raw_text('channel') ~ ", '')",
+            "coalesce(" ~ crm_retention.raw_text(raw.channel) ~ ", '')",
         ]) }} as raw_key,
-        {{ crm_retention.raw_values([
-            ('spent_on', 'spent_on'),
-            ('channel', 'channel'),
-            ('amount', 'amount'),
-        ]) }} as raw_values
-    from source
+        {%- for spec in specs %}
+        {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ raw_rows }}
 
 ),
 
@@ -63,7 +56,7 @@ final as (
         amount,
         rejection_reason,
         raw_key,
-        raw_values
+        {{ crm_retention.raw_values_of(specs) }} as raw_values
     from classified
 
 )

@@ -1,64 +1,106 @@
 {#-
     Every raw order row, parsed, with the reason it is rejected (null for rows that stage).
-    stg_crm__orders and crm__rejected_rows both read this, so each raw row lands in exactly one
-    of them. The order of the checks is the precedence documented in docs/definitions.md.
-    In incremental mode (macros/incremental.sql) a run re-reads only the raw rows of order_ids
-    with a row changed within the lookback, and replaces all rows of those order_ids; rows
-    without an order_id are always re-read, so the pre-hook drops their previous copies.
+    stg_crm__orders and stg_crm__rejected_rows both read this, so each raw row lands in exactly
+    one of them. The order of the checks is the precedence documented in docs/definitions.md.
+
+    De-duplication (the same pattern in every base model): the latest version of each order_id
+    survives. One grouping finds the ids with several raw rows; only their rows are ranked (a
+    window over a few rows), every other row is parsed once with no window. Each CTE reads the
+    raw rows itself, so no engine has to keep a shared result of millions of rows.
+    In incremental mode (macros/incremental.sql) the raw rows are those of the order_ids with a
+    row changed within the lookback.
 -#}
-{{ config(
-    materialized=crm_retention.heavy_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='order_id',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where order_id is null{% endif %}",
-) }}
+{{ crm_retention.incremental_by_key('order_id') }}
 {%- do crm_retention.validate_vars() -%}
 {%- set statuses = crm_retention.get_status_lists() -%}
-{%- set source_relation = source('crm', 'orders') -%}
-{%- set columns = crm_retention.relation_columns(source_relation) -%}
-{%- set raw_columns = ['order_id', 'customer_id', 'ordered_at', 'status', 'amount', 'refunded_amount', 'currency', 'updated_at'] -%}
-{#- Each raw column as an expression: optional columns missing from the raw table are null. -#}
-{%- set raw = {} -%}
-{%- for name in raw_columns -%}{%- do raw.update({name: crm_retention.optional_column(columns, name)}) -%}{%- endfor -%}
-{%- set ordered_at = crm_retention.parse_timestamp(raw.ordered_at, crm_retention.raw_column_type(columns, 'ordered_at')) -%}
-{%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, crm_retention.raw_column_type(columns, 'updated_at')) -%}
-{%- set amount = crm_retention.parse_amount(raw.amount, crm_retention.raw_column_type(columns, 'amount')) -%}
-{%- set refunded_amount = crm_retention.parse_amount(raw.refunded_amount, crm_retention.raw_column_type(columns, 'refunded_amount')) -%}
-{%- set raw_values_list = [] -%}
-{%- for name in raw_columns -%}{%- do raw_values_list.append((name, 'raw_' ~ name)) -%}{%- endfor -%}
-{%- set raw_values = crm_retention.raw_values(raw_values_list) -%}
-{%- set parsed_columns = [
-    crm_retention.raw_text(raw.order_id) ~ ' as order_id',
-    crm_retention.raw_text(raw.customer_id) ~ ' as customer_id',
-    'lower(' ~ crm_retention.raw_text(raw.status) ~ ') as status',
-    crm_retention.raw_text(raw.currency) ~ ' as currency',
-    ordered_at.is_valid ~ ' as is_ordered_at_valid',
-    ordered_at.utc ~ ' as ordered_at',
-    amount.is_number ~ ' as is_amount_number',
-    amount.value ~ ' as amount',
-    refunded_amount.is_present ~ ' as has_refunded_amount',
-    refunded_amount.is_number ~ ' as is_refunded_amount_number',
-    refunded_amount.value ~ ' as refunded_amount',
-    updated_at.utc ~ ' as updated_at',
-] -%}
-{%- for name in raw_columns -%}{%- do parsed_columns.append(raw[name] ~ ' as raw_' ~ name) -%}{%- endfor %}
+{%- set specs = crm_retention.get_orders_columns() -%}
+{%- set raw = crm_retention.raw_columns(source('crm', 'orders'), specs) -%}
+{%- set order_id = crm_retention.raw_text(raw.order_id, raw.types.order_id) -%}
+{%- set ordered_at = crm_retention.parse_timestamp(raw.ordered_at, raw.types.ordered_at) -%}
+{%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
+{%- set amount = crm_retention.parse_amount(raw.amount, raw.types.amount) -%}
+{%- set refunded_amount = crm_retention.parse_amount(raw.refunded_amount, raw.types.refunded_amount) -%}
+{%- if is_incremental() -%}
+    {%- set raw_rows = crm_retention.changed_raw_rows(
+        source('crm', 'orders'), specs, raw, order_id,
+        'coalesce(' ~ updated_at.utc ~ ', ' ~ ordered_at.utc ~ ')', 'coalesce(updated_at, ordered_at)'
+    ) -%}
+{%- else -%}
+    {%- set raw_rows = source('crm', 'orders') -%}
+{%- endif -%}
+{%- set parsed_columns -%}
+        {{ order_id }} as order_id,
+        {{ crm_retention.raw_text(raw.customer_id, raw.types.customer_id) }} as customer_id,
+        lower({{ crm_retention.raw_text(raw.status) }}) as status,
+        {{ crm_retention.raw_text(raw.currency) }} as currency,
+        {{ ordered_at.is_valid }} as is_ordered_at_valid,
+        {{ ordered_at.utc }} as ordered_at,
+        {{ amount.is_number }} as is_amount_number,
+        {{ amount.value }} as amount,
+        {{ refunded_amount.is_present }} as has_refunded_amount,
+        {{ refunded_amount.is_number }} as is_refunded_amount_number,
+        {{ refunded_amount.value }} as refunded_amount,
+        {{ updated_at.utc }} as updated_at,
+        {%- for spec in specs %}
+        {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+{%- endset -%}
+{%- set raw_values = crm_retention.raw_values_of(specs) %}
 
 with
 
-{% if is_incremental() %}
--- The raw rows of every order id with a row changed within the lookback (macros/incremental.sql).
-{{ crm_retention.changed_rows_ctes(
-    source_relation, raw_columns, raw, crm_retention.raw_text(raw.order_id),
-    'coalesce(' ~ updated_at.utc ~ ', ' ~ ordered_at.utc ~ ')', 'coalesce(updated_at, ordered_at)'
-) }},
-{% set input_relation = 'scoped' %}
-{% else %}
-{% set input_relation = source_relation %}
-{% endif %}
+repeated_order_ids as (
 
--- The latest version of each order id survives; ties go to the later ordered_at text, then
--- the larger raw values, so every engine keeps the same row.
-{{ crm_retention.latest_version_ctes(input_relation, 'order_id', raw.order_id, parsed_columns, 'raw_ordered_at', raw_values) }},
+    select {{ order_id }} as repeated_order_id
+    from {{ raw_rows }}
+    where {{ order_id }} is not null
+    group by {{ order_id }}
+    having count(*) > 1
+
+),
+
+single_versions as (
+
+    select
+        {{ parsed_columns }},
+        1 as version_rank
+    from {{ raw_rows }}
+    left join repeated_order_ids
+        on {{ order_id }} = repeated_order_ids.repeated_order_id
+    where repeated_order_ids.repeated_order_id is null
+
+),
+
+repeated_versions as (
+
+    select
+        {{ parsed_columns }}
+    from {{ raw_rows }}
+    inner join repeated_order_ids
+        on {{ order_id }} = repeated_order_ids.repeated_order_id
+
+),
+
+-- The latest updated_at wins; ties go to the later ordered_at text, then the larger raw values,
+-- so every engine keeps the same row.
+versioned as (
+
+    select * from single_versions
+
+    union all
+
+    select
+        *,
+        row_number() over (
+            partition by order_id
+            order by
+                updated_at desc nulls last,
+                {{ crm_retention.raw_text('raw_ordered_at') }} desc nulls last,
+                {{ raw_values }} desc
+        ) as version_rank
+    from repeated_versions
+
+),
 
 classified as (
 

@@ -12,7 +12,10 @@
     their own unique / not_null tests and enum columns their accepted_values.
 -#}
 {% test column_rules(model, not_null=[], not_null_where={}, between={}) %}
+    {{ return(adapter.dispatch('test_column_rules', 'crm_retention')(model, not_null, not_null_where, between)) }}
+{% endtest %}
 
+{% macro default__test_column_rules(model, not_null, not_null_where, between) %}
 {%- set rules = [] -%}
 {%- for column in not_null -%}
     {%- do rules.append((column, 'not null', column ~ ' is null')) -%}
@@ -68,4 +71,4 @@ select *
 from failures
 where failing_rows > 0
 
-{% endtest %}
+{% endmacro %}

@@ -5,7 +5,10 @@
     not_null on each column.
 -#}
 {% test unique_combination(model, combination_of_columns) %}
+    {{ return(adapter.dispatch('test_unique_combination', 'crm_retention')(model, combination_of_columns)) }}
+{% endtest %}
 
+{% macro default__test_unique_combination(model, combination_of_columns) %}
 {%- set columns_csv = combination_of_columns | join(', ') %}
 
 with
@@ -24,4 +27,4 @@ select *
 from grouped
 where occurrences > 1
 
-{% endtest %}
+{% endmacro %}

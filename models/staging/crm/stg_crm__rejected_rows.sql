@@ -1,0 +1,25 @@
+{#- Every rejected raw row of every source, with its reason and raw values: the other half of staging. -#}
+{%- set sources = ['orders', 'customers'] -%}
+{%- if crm_retention.get_flag('crm_using_nps', true) -%}{%- do sources.append('nps_responses') -%}{%- endif -%}
+{%- if crm_retention.get_flag('crm_using_marketing_spend', true) -%}{%- do sources.append('marketing_spend') -%}{%- endif -%}
+{#- The raw key of each source: base orders keep the id once, as order_id (they are the widest table). -#}
+{%- set raw_keys = {'orders': 'order_id'} %}
+
+with
+
+rejected as (
+
+    {% for source_table in sources %}
+    select
+        '{{ source_table }}' as source_table,
+        {{ raw_keys.get(source_table, 'raw_key') }} as raw_key,
+        rejection_reason,
+        raw_values
+    from {{ ref('base_crm__' ~ source_table) }}
+    where rejection_reason is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+)
+
+select * from rejected
