@@ -346,7 +346,7 @@ def bench_size(n_orders: int, engines: list[str], args: argparse.Namespace, clus
         server = [postmaster_pid(cluster)]
         builds.append(dbt_build("postgres", n_orders, work, args, watch=server))
         builds[-1].load_seconds = seconds
-        for setting in args.pg_tuned:
+        for setting in (args.pg_tuned if n_orders <= args.pg_tuned_max else []):
             options = " ".join(f"-c {item}" for item in setting.split(","))
             builds.append(dbt_build("postgres", n_orders, work, args, label=f"postgres {setting}",
                                     pg_options=options, watch=server))
@@ -437,6 +437,8 @@ def main() -> int:
     parser.add_argument("--pg-tuned", nargs="*", default=[],
                         help="also build PostgreSQL with these settings, e.g. work_mem=64MB "
                              "or work_mem=64MB,max_parallel_workers_per_gather=0 (one build each)")
+    parser.add_argument("--pg-tuned-max", type=int, default=10_000_000,
+                        help="largest size built with the --pg-tuned settings (default 10000000)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "engines")
     parser.add_argument("--keep-data", action="store_true", help="keep the raw DuckDB file and Spark warehouse")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
