@@ -197,8 +197,9 @@ GC_LINE = re.compile(r"\bGC\(\d+\) .*?(\d+)M->(\d+)M\((\d+)M\)")
 
 
 def heap_after_gc(directory: Path) -> int:
-    """The largest heap left after a garbage collection in the JVM's GC logs: the most the build
-    held live at once, a lower bound of the driver memory it needs."""
+    """The largest heap occupancy right after a garbage collection in the JVM's GC logs: live data
+    plus what the collector left for later, so at most what the build needed at that moment (G1
+    lets it grow with the heap it is given)."""
     peak = 0
     for path in directory.glob("gc-*.log"):
         for match in GC_LINE.finditer(path.read_text(errors="replace")):
