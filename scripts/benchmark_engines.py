@@ -456,6 +456,8 @@ def main() -> int:
     try:
         for n_orders in args.sizes:
             builds += bench_size(n_orders, engines, args, cluster)
+            # The figures so far, in case a later size does not finish.
+            (args.workdir / "report.txt").write_text(report(builds, args) + "\n")
     finally:
         if cluster:
             stop_cluster(cluster)
