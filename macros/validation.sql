@@ -44,6 +44,28 @@
     {{ return(at_risk_days) }}
 {% endmacro %}
 
+{#- The unit of the predictive models' time columns, in days (7: weeks). -#}
+{% macro get_clv_time_unit_days() %}
+    {{ return(crm_retention._crm_positive_int('crm_clv_time_unit_days', 7, 365)) }}
+{% endmacro %}
+
+{#- How far ahead expected_purchases and predicted_clv look, in days. -#}
+{% macro get_clv_horizon_days() %}
+    {{ return(crm_retention._crm_positive_int('crm_clv_horizon_days', 365, 3650)) }}
+{% endmacro %}
+
+{#- The annual rate predicted_clv is discounted at, as a fraction (0.1 = 10% a year). -#}
+{% macro get_clv_annual_discount_rate() %}
+    {% set value = var('crm_clv_annual_discount_rate', 0.1) %}
+    {% set text = value | string | trim %}
+    {% if value is boolean or not modules.re.fullmatch('[0-9]+(\\.[0-9]+)?|\\.[0-9]+', text) or (text | float) > 1 %}
+        {{ crm_retention._crm_var_error(
+            'crm_clv_annual_discount_rate', value, 'a fraction from 0 to 1, e.g. 0.1 for 10% a year'
+        ) }}
+    {% endif %}
+    {{ return(text | float) }}
+{% endmacro %}
+
 {#- The as-of date as a validated 'YYYY-MM-DD' string, or none when the data decides. -#}
 {% macro get_as_of_date() %}
     {% set value = var('crm_as_of_date', none) %}
@@ -130,6 +152,29 @@
     {{ return(value | trim) }}
 {% endmacro %}
 
+{#- A source-freshness threshold in hours, or none (the default) for no check. -#}
+{% macro get_freshness_hours(name) %}
+    {% set value = var(name, none) %}
+    {% if value is none or (value is string and value | trim == '') %}
+        {{ return(none) }}
+    {% endif %}
+    {% set text = value | string | trim %}
+    {% if value is boolean or not modules.re.fullmatch('[0-9]+', text) or (text | int) < 1 or (text | int) > 87600 %}
+        {{ crm_retention._crm_var_error(name, value, 'null (no check) or a whole number of hours from 1 to 87600') }}
+    {% endif %}
+    {% set hours = text | int %}
+    {% if name == 'crm_freshness_error_after_hours' %}
+        {% set warn_hours = crm_retention.get_freshness_hours('crm_freshness_warn_after_hours') %}
+        {% if warn_hours is not none and hours < warn_hours %}
+            {{ crm_retention._crm_var_error(
+                name, value,
+                'null (no check) or a whole number of hours not below crm_freshness_warn_after_hours (' ~ warn_hours ~ ')'
+            ) }}
+        {% endif %}
+    {% endif %}
+    {{ return(hours) }}
+{% endmacro %}
+
 {#- Touches every var once, so that any bad value fails the parse even if no model reads it yet. -#}
 {% macro validate_vars() %}
     {% do crm_retention.get_identifier_var('crm_database', none) %}
@@ -149,7 +194,15 @@
     {% do crm_retention.get_flag('crm_using_nps', true) %}
     {% do crm_retention.get_flag('crm_using_marketing_spend', true) %}
     {% do crm_retention.get_flag('crm_using_demo_data', false) %}
+    {% do crm_retention.get_flag('crm_using_semantic_layer', false) %}
+    {% do crm_retention.get_flag('crm_using_semantic_layer_time_spine', true) %}
     {% do crm_retention.get_flag('crm_incremental', false) %}
     {% do crm_retention.get_flag('crm_run_self_tests', false) %}
     {% do crm_retention.get_incremental_lookback_days() %}
+    {% do crm_retention.get_freshness_hours('crm_freshness_warn_after_hours') %}
+    {% do crm_retention.get_freshness_hours('crm_freshness_error_after_hours') %}
+    {% do crm_retention.get_flag('crm_using_predictions', true) %}
+    {% do crm_retention.get_clv_time_unit_days() %}
+    {% do crm_retention.get_clv_horizon_days() %}
+    {% do crm_retention.get_clv_annual_discount_rate() %}
 {% endmacro %}

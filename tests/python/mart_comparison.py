@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import reference as ref
+from raw_schema import COUNTED_STATUSES, IGNORED_STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = ROOT / "seeds" / "demo"
@@ -28,8 +29,6 @@ MART_KEYS = {
     "crm__at_risk_customers": ["customer_id"],
 }
 TOLERANCE = 1e-9
-COUNTED = ["completed", "shipped", "delivered", "paid", "placed"]
-IGNORED = ["cancelled", "canceled", "failed", "pending", "test", "returned", "refunded", "draft"]
 
 
 def today_utc() -> date:
@@ -47,7 +46,7 @@ def read_demo_raw() -> dict[str, list[dict]]:
 
 def expected_marts(raw: dict, *, period: str, as_of: date | None = None, window: int = 90,
                    at_risk: int = 60) -> dict[str, list[dict]]:
-    cleaned = ref.clean(raw, today=today_utc(), counted_statuses=COUNTED, ignored_statuses=IGNORED)
+    cleaned = ref.clean(raw, today=today_utc(), counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES)
     marts = ref.compute_marts(cleaned, period=period, as_of=as_of, churn_window_days=window, at_risk_days=at_risk)
     marts["crm__at_risk_customers"] = at_risk_rows(marts["crm__customers"], window)
     marts["_cleaned"] = cleaned

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dbt_project_runner import RAW_COLUMNS, build  # noqa: E402
+from dbt_project_runner import build  # noqa: E402
+from raw_schema import RAW_COLUMNS  # noqa: E402
 
 # Only staging, the rejected rows and their data tests: marts are covered elsewhere, and the
 # package's unit tests feed text fixtures through the raw tables' real column types, which the

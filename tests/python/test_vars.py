@@ -73,9 +73,39 @@ CASES = {
         ["Invalid value for var 'crm_ignored_statuses'", "it's a test",
          "Allowed: a list of statuses, each letters, digits, spaces, _ or -"],
     ),
+    "using_predictions_maybe": (
+        {"crm_using_predictions": "maybe"},
+        ["Invalid value for var 'crm_using_predictions': 'maybe'", "Allowed: true or false"],
+    ),
+    "clv_time_unit_zero": (
+        {"crm_clv_time_unit_days": 0},
+        ["Invalid value for var 'crm_clv_time_unit_days': 0", "a whole number of days from 1 to 365"],
+    ),
+    "clv_horizon_text": (
+        {"crm_clv_horizon_days": "a year"},
+        ["Invalid value for var 'crm_clv_horizon_days': 'a year'", "a whole number of days from 1 to 3650"],
+    ),
+    "clv_discount_rate_percent": (
+        {"crm_clv_annual_discount_rate": 10},
+        ["Invalid value for var 'crm_clv_annual_discount_rate': 10", "a fraction from 0 to 1, e.g. 0.1 for 10% a year"],
+    ),
+    "clv_discount_rate_negative": (
+        {"crm_clv_annual_discount_rate": -0.1},
+        ["Invalid value for var 'crm_clv_annual_discount_rate': -0.1", "a fraction from 0 to 1"],
+    ),
     "status_in_both_lists": (
         {"crm_counted_statuses": ["completed", "paid"], "crm_ignored_statuses": ["paid", "cancelled"]},
         ["Invalid value for var 'crm_ignored_statuses'", "not also in crm_counted_statuses (both list paid)"],
+    ),
+    "freshness_hours_text": (
+        {"crm_freshness_warn_after_hours": "a day"},
+        ["Invalid value for var 'crm_freshness_warn_after_hours': 'a day'",
+         "Allowed: null (no check) or a whole number of hours from 1 to 87600"],
+    ),
+    "freshness_error_before_warn": (
+        {"crm_freshness_warn_after_hours": 48, "crm_freshness_error_after_hours": 24},
+        ["Invalid value for var 'crm_freshness_error_after_hours': 24",
+         "not below crm_freshness_warn_after_hours (48)"],
     ),
 }
 

@@ -1,0 +1,30 @@
+{#-
+    One row: the settings the marts were built with (the as-of date, the period grain, the churn
+    window and the at-risk threshold), so a dashboard or report shows them beside the numbers
+    instead of guessing them from the data.
+-#}
+{%- set period = crm_retention.get_period() -%}
+{%- set window_days = crm_retention.get_churn_window_days() -%}
+{%- set at_risk_days = crm_retention.get_at_risk_days() -%}
+
+with
+
+as_of as (
+
+    select * from {{ ref('int_crm__as_of') }}
+
+),
+
+final as (
+
+    select
+        as_of.as_of_date,
+        as_of.first_order_date,
+        cast('{{ period }}' as {{ dbt.type_string() }}) as period_grain,
+        cast({{ window_days }} as {{ dbt.type_int() }}) as churn_window_days,
+        cast({{ at_risk_days }} as {{ dbt.type_int() }}) as at_risk_days
+    from as_of
+
+)
+
+select * from final

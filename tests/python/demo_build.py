@@ -1,0 +1,57 @@
+"""The standalone demo built into a scratch folder, with the semantic layer on, for the tests of
+the BI layer (semantic layer, dashboard, browser).
+
+`mf` reads the semantic manifest from `<project root>/target/` of the folder it runs in, so the
+scratch folder is also a project root: it links the package's dbt_project.yml, and dbt writes its
+target there. The repository's own target/ and DuckDB file are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from dbt_project_runner import ROOT, Build, run_dbt
+
+DEMO_VARS = {"crm_using_demo_data": True, "crm_using_semantic_layer": True}
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class DemoBuild(Build):
+    project_root: Path
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("CRM_TARGET", None)
+        env.update({
+            "CRM_DUCKDB_PATH": str(self.db_path),
+            "DBT_PROFILES_DIR": str(ROOT),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        })
+        return env
+
+    def mf(self, *args: str) -> subprocess.CompletedProcess:
+        """Run the MetricFlow CLI on this build; fails with its output when it fails."""
+        result = subprocess.run([str(BIN / "mf"), *args], cwd=self.project_root, env=self.environment(),
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise AssertionError(f"mf {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+
+def build_demo(directory: Path) -> DemoBuild:
+    """Seed the demo data and run every model (data tests are the demo's own job, `make demo`)."""
+    project_root = directory / "project"
+    project_root.mkdir(parents=True)
+    (project_root / "dbt_project.yml").symlink_to(ROOT / "dbt_project.yml")
+    db_path = directory / "crm.duckdb"
+    target_path = project_root / "target"
+    vars_json = json.dumps(DEMO_VARS)
+    run_dbt(["seed", "--vars", vars_json], db_path=db_path, target_path=target_path)
+    result = run_dbt(["run", "--vars", vars_json], db_path=db_path, target_path=target_path)
+    return DemoBuild(db_path=db_path, target_path=target_path, output=result.stdout, project_root=project_root)

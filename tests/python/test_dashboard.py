@@ -1,0 +1,312 @@
+"""The dashboard (dashboard/app.py) rendered by Streamlit's AppTest on a demo build.
+
+Every number the page shows is compared with the mart row it must come from, read directly from
+the build's DuckDB file; the formats the page promises (percentages to 0.1, money to 0.01) are
+restated here, not imported from the app. The segment filter and the predictions are checked on
+copies of the build that have the segment marts and the prediction columns added by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+from streamlit.testing.v1 import AppTest
+
+from dbt_project_runner import ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+
+# label, crm__kpis column, how the tile shows the value, how it shows the change.
+TILES = [
+    ("Retention rate", "retention_rate", "percent", "points"),
+    ("Churn rate", "churn_rate", "percent", "points"),
+    ("Survival rate", "survival_rate", "percent", "points"),
+    ("Customers at end", "customers_at_end", "integer", "integer"),
+    ("Repeat-customer rate", "repeat_customer_rate", "percent", "points"),
+    ("Purchase frequency", "purchase_frequency", "two", "two"),
+    ("Average order value", "aov", "money", "money"),
+    ("Net revenue", "revenue", "money", "money"),
+    ("Gross revenue retention", "gross_revenue_retention", "percent", "points"),
+    ("Net revenue retention", "net_revenue_retention", "percent", "points"),
+    ("NPS", "nps", "one", "one"),
+    ("Formula CLV", "formula_clv", "money", "money"),
+]
+
+
+def expected_text(value, style: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if style == "integer":
+        return f"{int(value):,}"
+    value = float(value)
+    return {
+        "percent": f"{value * 100:.1f}%",
+        "two": f"{value:.2f}",
+        "money": f"{value:,.2f}",
+        "one": f"{value:.1f}",
+    }[style]
+
+
+def expected_change(latest, previous, style: str) -> str | None:
+    if latest is None or previous is None:
+        return None
+    difference = latest - previous
+    return {
+        "points": f"{float(difference) * 100:+.1f} pp",
+        "integer": f"{int(difference):+,}",
+        "two": f"{float(difference):+.2f}",
+        "money": f"{float(difference):+,.2f}",
+        "one": f"{float(difference):+.1f}",
+    }[style]
+
+
+def mart(db_path, sql: str) -> list[dict]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def render(db_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("CRM_DUCKDB_PATH", str(db_path))
+    monkeypatch.delenv("CRM_DASHBOARD_URL", raising=False)
+    monkeypatch.delenv("CRM_MARTS_SCHEMA", raising=False)
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def decoded(values):
+    """A plotly array as the page received it (plotly sends numeric arrays base64-encoded)."""
+    if isinstance(values, dict) and "bdata" in values:
+        array = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
+        if "shape" in values:
+            array = array.reshape([int(n) for n in str(values["shape"]).split(",")])
+        return array.tolist()
+    return values
+
+
+def charts(app: AppTest) -> dict[str, dict]:
+    return {chart.proto.id.split("-")[-1]: json.loads(chart.proto.spec) for chart in app.get("plotly_chart")}
+
+
+def same_number(actual, expected) -> bool:
+    if expected is None or (isinstance(expected, float) and math.isnan(expected)):
+        return actual is None or (isinstance(actual, float) and math.isnan(actual))
+    return actual is not None and math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def assert_frame_equals_rows(frame: pd.DataFrame, rows: list[dict], columns: list[str]) -> None:
+    assert len(frame) == len(rows)
+    for index, row in enumerate(rows):
+        for column in columns:
+            shown, expected = frame.iloc[index][column], row[column]
+            if isinstance(expected, (int, float)) or hasattr(expected, "as_tuple"):
+                assert same_number(None if pd.isna(shown) else shown, None if expected is None else float(expected)), (
+                    column, index, shown, expected)
+            elif expected is None:
+                assert pd.isna(shown), (column, index, shown)
+            else:
+                assert shown == expected or pd.Timestamp(shown) == pd.Timestamp(expected), (column, index, shown, expected)
+
+
+@pytest.fixture(scope="module")
+def page(demo_build):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return render(demo_build.db_path, monkeypatch)
+
+
+def test_grain_and_as_of_date_are_on_screen(page, demo_build):
+    settings = mart(demo_build.db_path, "select * from main.crm__report_settings")[0]
+    caption = page.caption[0].value
+    assert f"Grain: **{settings['period_grain']}**" in caption
+    assert f"As of **{settings['as_of_date'].isoformat()}**" in caption
+    assert settings["as_of_date"] == date(2026, 6, 30)  # the demo's latest order, as generated
+
+
+def test_headline_tiles_show_the_latest_period_and_its_change(page, demo_build):
+    kpis = mart(demo_build.db_path, "select * from main.crm__kpis order by period_start")
+    latest, previous = kpis[-1], kpis[-2]
+    shown = {metric.label: metric for metric in page.metric}
+    assert list(shown) == [label for label, *_ in TILES]
+    for label, column, style, change_style in TILES:
+        assert shown[label].value == expected_text(latest[column], style), label
+        assert shown[label].delta == expected_change(latest[column], previous[column], change_style), label
+    assert f"Headline: {latest['period_start']:%Y-%m}" in page.subheader[0].value
+
+
+def test_retention_chart_draws_the_mart_rates(page, demo_build):
+    rows = mart(demo_build.db_path, "select * from main.crm__retention order by period_start")
+    traces = {trace["name"]: trace for trace in charts(page)["retention_chart"]["data"]}
+    assert set(traces) == {"retention_rate", "churn_rate", "survival_rate"}
+    for name, trace in traces.items():
+        assert [pd.Timestamp(x).date() for x in trace["x"]] == [row["period_start"] for row in rows]
+        ys = decoded(trace["y"])
+        assert all(same_number(y, row[name]) for y, row in zip(ys, rows)), name
+
+
+def test_cohort_heatmap_is_the_cohort_mart(page, demo_build):
+    rows = mart(demo_build.db_path, "select * from main.crm__cohort_retention")
+    heatmap = charts(page)["cohort_heatmap"]["data"][0]
+    assert heatmap["type"] == "heatmap"
+    cohorts = sorted({row["cohort_period"] for row in rows})
+    assert heatmap["y"] == [f"{c:%Y-%m}" for c in cohorts]
+    ks = decoded(heatmap["x"])
+    z = decoded(heatmap["z"])
+    cells = {(row["cohort_period"], row["periods_since_acquisition"]): row["retention_rate"] for row in rows}
+    for i, cohort in enumerate(cohorts):
+        for j, k in enumerate(ks):
+            assert same_number(z[i][j], cells.get((cohort, k))), (cohort, k)
+    # Every cell of the mart is drawn, and only those: the rest of the triangle is empty.
+    assert sum(1 for line in z for value in line if value is not None and not math.isnan(value)) == len(rows)
+
+
+def test_revenue_movements_are_the_mart_movements(page, demo_build):
+    rows = mart(demo_build.db_path, "select * from main.crm__revenue_retention order by period_start")
+    bars = {bar["name"]: bar for bar in charts(page)["revenue_movements_chart"]["data"]}
+    assert set(bars) == {"new", "reactivated", "expansion", "contraction", "churned"}
+    for name, bar in bars.items():
+        values = decoded(bar["customdata"])
+        heights = decoded(bar["y"])
+        sign = -1 if name in ("contraction", "churned") else 1
+        for value, height, row in zip(values, heights, rows, strict=True):
+            assert same_number(value, row[f"{name}_revenue"]) and same_number(height, sign * float(row[f"{name}_revenue"]))
+    frame = next(t.value for t in page.dataframe if "expansion_revenue" in t.value.columns)
+    assert_frame_equals_rows(frame, rows, ["period_start", "starting_revenue", "ending_revenue", "net_revenue_retention",
+                                           "gross_revenue_retention", "revenue_churn_rate"])
+
+
+def test_repeat_rate_and_aov_charts_are_the_marts(page, demo_build):
+    drawn = charts(page)
+    repeat = mart(demo_build.db_path, "select * from main.crm__repeat_rate order by period_start")
+    aov = mart(demo_build.db_path, "select * from main.crm__aov order by period_start")
+    for chart, rows, names in [("repeat_rate_chart", repeat, ["repeat_customer_rate", "returning_customer_rate"]),
+                               ("aov_chart", aov, ["aov", "new_customer_aov", "returning_customer_aov"])]:
+        traces = {trace["name"]: trace for trace in drawn[chart]["data"]}
+        assert set(traces) == set(names)
+        for name in names:
+            assert all(same_number(y, row[name]) for y, row in zip(decoded(traces[name]["y"]), rows, strict=True)), name
+
+
+def test_rfm_segments_table_is_the_mart(page, demo_build):
+    rows = mart(demo_build.db_path, "select * from main.crm__rfm_segments order by customers desc")
+    frame = next(t.value for t in page.dataframe if "rfm_segment" in t.value.columns and "share_of_customers" in t.value.columns)
+    assert_frame_equals_rows(frame, rows, ["rfm_segment", "customers", "share_of_customers", "net_revenue", "share_of_revenue"])
+
+
+def test_at_risk_list_and_its_csv_download(page, demo_build):
+    rows = mart(demo_build.db_path, "select * from main.crm__at_risk_customers order by value_at_stake_rank")
+    assert len(rows) > 50
+    frame = next(t.value for t in page.dataframe if "value_at_stake_rank" in t.value.columns)
+    assert_frame_equals_rows(frame, rows[:50], ["value_at_stake_rank", "customer_id", "value_at_stake", "days_until_churn"])
+    # The download is the whole list: its file id is the hash of the CSV of every mart row.
+    with duckdb.connect(str(demo_build.db_path), read_only=True) as con:
+        full = con.execute("select * from main.crm__at_risk_customers order by value_at_stake_rank").df()
+    expected_file = _calculate_file_id(full.to_csv(index=False).encode("utf-8"), "text/csv", "crm_at_risk_customers.csv")
+    button = page.get("download_button")[0]
+    assert button.proto.url.endswith(f"{expected_file}.csv")
+
+
+def test_no_segment_filter_without_segment_marts(page):
+    assert not page.sidebar.selectbox
+
+
+def columns_of(db_path, table: str) -> set[str]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return {row[0] for row in con.execute(f"describe main.{table}").fetchall()}
+
+
+def copy_build(demo_build, tmp_path, statements: list[str]):
+    db_path = tmp_path / "crm.duckdb"
+    shutil.copy(demo_build.db_path, db_path)
+    with duckdb.connect(str(db_path)) as con:
+        for statement in statements:
+            con.execute(statement)
+    return db_path
+
+
+def test_segment_filter_shows_the_segment_rows(demo_build, tmp_path, monkeypatch):
+    # Two values of one segment, each with numbers of its own (halved and doubled counts and
+    # rates), so a page showing all customers, or the other value, cannot pass.
+    def segmented(table: str, scale_columns: list[str]) -> str:
+        scaled = ", ".join(f"{c} * {{f}} as {c}" for c in scale_columns)
+        replace = f"* replace ({scaled})"
+        return (f"create table main.{table}_by_segment as "
+                f"select 'country' as segment_name, 'DE' as segment_value, {replace.format(f=0.5)} from main.{table} "
+                f"union all select 'country', 'US', {replace.format(f=2)} from main.{table}")
+    db_path = copy_build(demo_build, tmp_path, [
+        segmented("crm__kpis", ["retention_rate", "churn_rate", "aov", "customers_at_end"]),
+        segmented("crm__retention", ["retention_rate", "churn_rate", "survival_rate"]),
+        segmented("crm__cohort_retention", ["retention_rate"]),
+    ])
+    app = render(db_path, monkeypatch)
+    app.sidebar.selectbox(key="segment_name").select("country").run()
+    app.sidebar.selectbox(key="segment_value").select("DE").run()
+    assert not app.exception
+    kpis = mart(db_path, "select * from main.crm__kpis_by_segment where segment_value = 'DE' order by period_start")
+    shown = {metric.label: metric for metric in app.metric}
+    assert shown["Retention rate"].value == expected_text(kpis[-1]["retention_rate"], "percent")
+    assert shown["Customers at end"].value == expected_text(kpis[-1]["customers_at_end"], "integer")
+    assert shown["Average order value"].value == expected_text(kpis[-1]["aov"], "money")
+    retention = mart(db_path, "select * from main.crm__retention_by_segment where segment_value = 'DE' order by period_start")
+    trace = next(t for t in charts(app)["retention_chart"]["data"] if t["name"] == "churn_rate")
+    assert all(same_number(y, row["churn_rate"]) for y, row in zip(decoded(trace["y"]), retention, strict=True))
+    cells = mart(db_path, "select * from main.crm__cohort_retention_by_segment where segment_value = 'DE'")
+    z = decoded(charts(app)["cohort_heatmap"]["data"][0]["z"])
+    assert max(v for line in z for v in line if v is not None and not math.isnan(v)) == pytest.approx(
+        max(row["retention_rate"] for row in cells))
+    assert "Segment: country = DE" in [info.value for info in app.info]
+
+
+def test_predictions_appear_when_the_build_has_them(demo_build, tmp_path, monkeypatch):
+    # Predictions of made-up values, so the table shown must follow them, not the model's.
+    missing = {"p_alive", "predicted_clv"} - columns_of(demo_build.db_path, "crm__clv")
+    db_path = copy_build(demo_build, tmp_path, [
+        *[f"alter table main.crm__clv add column {column} double" for column in sorted(missing)],
+        "update main.crm__clv set p_alive = 0.5, predicted_clv = (hash(customer_id) % 1000) / 10",
+        "create or replace table main.crm__clv_model as select 0.24 as bgnbd_r, 4.4 as bgnbd_alpha",
+    ])
+    app = render(db_path, monkeypatch)
+    assert "Predictions" in [header.value for header in app.header]
+    top = mart(db_path, "select customer_id, predicted_clv from main.crm__clv order by predicted_clv desc, customer_id limit 20")
+    frame = next(t.value for t in app.dataframe if "predicted_clv" in t.value.columns)
+    assert_frame_equals_rows(frame, top, ["customer_id", "predicted_clv"])
+    model = next(t.value for t in app.dataframe if "bgnbd_r" in t.value.columns)
+    assert_frame_equals_rows(model, [{"bgnbd_r": 0.24, "bgnbd_alpha": 4.4}], ["bgnbd_r", "bgnbd_alpha"])
+
+
+def test_no_predictions_section_without_predictions(demo_build, tmp_path, monkeypatch):
+    # A build whose predictions did not run has the columns, all null; an older one has none.
+    statements = ["drop table if exists main.crm__clv_model"]
+    for table in ("crm__clv", "crm__customers"):
+        statements += [f"update main.{table} set {column} = null"
+                       for column in sorted({"p_alive", "predicted_clv"} & columns_of(demo_build.db_path, table))]
+    app = render(copy_build(demo_build, tmp_path, statements), monkeypatch)
+    assert "Predictions" not in [header.value for header in app.header]
+
+
+def test_a_missing_duckdb_file_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRM_DUCKDB_PATH", str(tmp_path / "absent.duckdb"))
+    app = AppTest.from_file(APP, default_timeout=60).run()
+    assert app.exception and "make demo" in app.exception[0].message
+
+
+def test_any_warehouse_through_a_sqlalchemy_url(page, demo_build, monkeypatch):
+    # The URL path, here through DuckDB's SQLAlchemy driver, shows what the DuckDB path shows.
+    monkeypatch.delenv("CRM_DUCKDB_PATH", raising=False)
+    monkeypatch.setenv("CRM_DASHBOARD_URL", f"duckdb:///{demo_build.db_path}?access_mode=read_only")
+    monkeypatch.setenv("CRM_MARTS_SCHEMA", "main")
+    app = AppTest.from_file(APP, default_timeout=120).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [(m.label, m.value, m.delta) for m in app.metric] == [(m.label, m.value, m.delta) for m in page.metric]
+    assert charts(app)["cohort_heatmap"]["data"][0]["z"] == charts(page)["cohort_heatmap"]["data"][0]["z"]
+    assert "Source: duckdb:///" in app.caption[0].value

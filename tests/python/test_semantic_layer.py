@@ -1,0 +1,126 @@
+"""The MetricFlow semantic layer (models/semantic/) on a demo build.
+
+`mf validate-configs` checks the semantic models, metrics and saved queries against the
+warehouse; `mf query` must give, period by period, the numbers the marts hold, read here
+directly from DuckDB: a ratio of summed measures at the crm_period grain is the mart's rate.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import date
+
+import pytest
+
+from dbt_project_runner import ROOT, run_dbt
+
+# metric -> (mart, column) it must equal at the period grain.
+PERIOD_METRICS = {
+    "retention_rate": ("crm__retention", "retention_rate"),
+    "churn_rate": ("crm__retention", "churn_rate"),
+    "survival_rate": ("crm__retention", "survival_rate"),
+    "customers_at_start": ("crm__retention", "customers_at_start"),
+    "customers_at_end": ("crm__retention", "customers_at_end"),
+    "repeat_customer_rate": ("crm__repeat_rate", "repeat_customer_rate"),
+    "returning_customer_rate": ("crm__repeat_rate", "returning_customer_rate"),
+    "purchase_frequency": ("crm__repeat_rate", "purchase_frequency"),
+    "aov": ("crm__aov", "aov"),
+    "revenue": ("crm__aov", "revenue"),
+    "gross_revenue_retention": ("crm__revenue_retention", "gross_revenue_retention"),
+    "net_revenue_retention": ("crm__revenue_retention", "net_revenue_retention"),
+    "revenue_churn_rate": ("crm__revenue_retention", "revenue_churn_rate"),
+    "churned_revenue": ("crm__revenue_retention", "churned_revenue"),
+    "nps": ("crm__nps", "nps"),
+}
+
+
+def same_number(actual: str, expected) -> bool:
+    if expected is None:
+        return actual == ""
+    return actual != "" and math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def query_csv(demo_build, tmp_path, *args: str) -> list[dict]:
+    path = tmp_path / "query.csv"
+    demo_build.mf("query", *args, "--csv", str(path))
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def day(text: str) -> date:
+    return date.fromisoformat(text[:10])
+
+
+@pytest.mark.slow
+def test_validate_configs_passes_against_the_warehouse(demo_build):
+    result = demo_build.mf("validate-configs")
+    output = result.stdout + result.stderr
+    assert "Successfully validated metrics against data warehouse" in output
+    assert "ERRORS: 0" in output and "ERRORS: 1" not in output
+
+
+def test_the_semantic_layer_is_off_unless_asked_for(tmp_path):
+    # A host that does not opt in gets no semantic model, metric, saved query or time spine.
+    import json
+
+    run_dbt(["parse"], db_path=tmp_path / "crm.duckdb", target_path=tmp_path / "target")
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    assert not manifest["semantic_models"] and not manifest["metrics"] and not manifest["saved_queries"]
+    assert "model.crm_retention.crm__time_spine" not in manifest["nodes"]
+
+
+@pytest.mark.slow
+def test_period_metrics_equal_the_marts(demo_build, tmp_path):
+    rows = query_csv(demo_build, tmp_path, "--metrics", ",".join(PERIOD_METRICS),
+                     "--group-by", "metric_time__month", "--order", "metric_time__month")
+    marts = {mart: {row["period_start"]: row for row in demo_build.table(mart)}
+             for mart in {mart for mart, _ in PERIOD_METRICS.values()}}
+    assert [day(row["metric_time__month"]) for row in rows] == sorted(marts["crm__retention"])
+    checked = 0
+    for row in rows:
+        period = day(row["metric_time__month"])
+        for metric, (mart, column) in PERIOD_METRICS.items():
+            expected = marts[mart][period][column]
+            assert same_number(row[metric], expected), (metric, period, row[metric], expected)
+            checked += expected is not None
+    # The first period has no customers at its start: its rates are null in both, not 0.
+    assert rows[0]["retention_rate"] == "" and marts["crm__retention"][day(rows[0]["metric_time__month"])]["retention_rate"] is None
+    assert checked > 300
+
+
+@pytest.mark.slow
+def test_cohort_heatmap_saved_query_equals_the_cohort_mart(demo_build, tmp_path):
+    rows = query_csv(demo_build, tmp_path, "--saved-query", "crm_cohort_heatmap")
+    cells = {(row["cohort_period"], row["periods_since_acquisition"]): row for row in demo_build.table("crm__cohort_retention")}
+    assert len(rows) == len(cells)
+    for row in rows:
+        cell = cells[(day(row["cohort_cell__cohort_period__month"]), int(row["cohort_cell__periods_since_acquisition"]))]
+        assert same_number(row["cohort_retention_rate"], cell["retention_rate"])
+        assert int(row["cohort_size"]) == cell["cohort_size"]
+
+
+@pytest.mark.slow
+def test_clv_by_rfm_segment_equals_the_customers(demo_build, tmp_path):
+    rows = query_csv(demo_build, tmp_path, "--metrics",
+                     "clv_customers,historical_clv,average_historical_clv,predicted_clv,average_predicted_clv",
+                     "--group-by", "customer__rfm_segment")
+    # Summed here, in Python, from the customer rows of crm__clv and their crm__customers segment.
+    segments = {row["customer_id"]: row["rfm_segment"] for row in demo_build.table("crm__customers")}
+    totals: dict[str, list] = {}
+    for row in demo_build.table("crm__clv"):
+        total = totals.setdefault(segments[row["customer_id"]], [0, 0, 0.0, 0])
+        total[0] += 1
+        total[1] += row["historical_clv"]
+        if row["predicted_clv"] is not None:
+            total[2] += row["predicted_clv"]
+            total[3] += 1
+    assert {row["customer__rfm_segment"] for row in rows} == set(totals)
+    assert sum(total[3] for total in totals.values()) > 1000  # the demo's predictions ran
+    for row in rows:
+        customers, clv, predicted, predicted_customers = totals[row["customer__rfm_segment"]]
+        assert int(row["clv_customers"]) == customers
+        assert same_number(row["historical_clv"], clv)
+        assert same_number(row["average_historical_clv"], clv / customers)
+        assert same_number(row["predicted_clv"], predicted)
+        assert same_number(row["average_predicted_clv"], predicted / predicted_customers)
