@@ -197,8 +197,9 @@ GC_LINE = re.compile(r"\bGC\(\d+\) .*?(\d+)M->(\d+)M\((\d+)M\)")
 
 
 def heap_after_gc(directory: Path) -> int:
-    """The largest heap left after a garbage collection in the JVM's GC logs: the most the build
-    held live at once, a lower bound of the driver memory it needs."""
+    """The largest heap occupancy right after a garbage collection in the JVM's GC logs: live data
+    plus what the collector left for later, so at most what the build needed at that moment (G1
+    lets it grow with the heap it is given)."""
     peak = 0
     for path in directory.glob("gc-*.log"):
         for match in GC_LINE.finditer(path.read_text(errors="replace")):
@@ -346,7 +347,7 @@ def bench_size(n_orders: int, engines: list[str], args: argparse.Namespace, clus
         server = [postmaster_pid(cluster)]
         builds.append(dbt_build("postgres", n_orders, work, args, watch=server))
         builds[-1].load_seconds = seconds
-        for setting in args.pg_tuned:
+        for setting in (args.pg_tuned if n_orders <= args.pg_tuned_max else []):
             options = " ".join(f"-c {item}" for item in setting.split(","))
             builds.append(dbt_build("postgres", n_orders, work, args, label=f"postgres {setting}",
                                     pg_options=options, watch=server))
@@ -437,6 +438,8 @@ def main() -> int:
     parser.add_argument("--pg-tuned", nargs="*", default=[],
                         help="also build PostgreSQL with these settings, e.g. work_mem=64MB "
                              "or work_mem=64MB,max_parallel_workers_per_gather=0 (one build each)")
+    parser.add_argument("--pg-tuned-max", type=int, default=10_000_000,
+                        help="largest size built with the --pg-tuned settings (default 10000000)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "engines")
     parser.add_argument("--keep-data", action="store_true", help="keep the raw DuckDB file and Spark warehouse")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
@@ -453,6 +456,8 @@ def main() -> int:
     try:
         for n_orders in args.sizes:
             builds += bench_size(n_orders, engines, args, cluster)
+            # The figures so far, in case a later size does not finish.
+            (args.workdir / "report.txt").write_text(report(builds, args) + "\n")
     finally:
         if cluster:
             stop_cluster(cluster)

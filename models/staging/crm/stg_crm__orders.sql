@@ -20,8 +20,8 @@ orders as (
 
 ),
 
--- Grouped, so the join below is provably one-to-one: readers that do not ask for
--- has_customer_record can drop it.
+-- Grouped, so the join below is provably one-to-one: PostgreSQL then drops it for a reader
+-- that does not select has_customer_record.
 customers as (
 
     select customer_id from {{ ref('base_crm__customers') }}
