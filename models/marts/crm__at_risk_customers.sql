@@ -45,7 +45,8 @@ latest_nps as (
 final as (
 
     select
-        row_number() over (order by cohorts.net_revenue desc, lifecycle.customer_id) as value_at_stake_rank,
+        cast(row_number() over (order by cohorts.net_revenue desc, lifecycle.customer_id) as {{ dbt.type_bigint() }})
+            as value_at_stake_rank,
         lifecycle.customer_id,
         customers.email,
         customers.first_name,
@@ -55,17 +56,17 @@ final as (
         customers.has_customer_record,
         cohorts.cohort_period,
         cohorts.last_order_date,
-        lifecycle.days_since_last_order,
-        {{ window_days }} - lifecycle.days_since_last_order as days_until_churn,
-        cohorts.orders,
-        cohorts.net_revenue as value_at_stake,
+        cast(lifecycle.days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
+        cast({{ window_days }} - lifecycle.days_since_last_order as {{ dbt.type_bigint() }}) as days_until_churn,
+        cast(cohorts.orders as {{ dbt.type_bigint() }}) as orders,
+        cast(cohorts.net_revenue as {{ crm_retention.type_money() }}) as value_at_stake,
         {{ crm_retention.safe_divide('cohorts.net_revenue', 'cohorts.orders') }} as aov,
         rfm_scores.rfm_score,
         rfm_scores.rfm_segment,
         {% if using_nps -%}
-        latest_nps.latest_nps_score
+        cast(latest_nps.latest_nps_score as {{ dbt.type_bigint() }}) as latest_nps_score
         {%- else -%}
-        cast(null as {{ dbt.type_int() }}) as latest_nps_score
+        cast(null as {{ dbt.type_bigint() }}) as latest_nps_score
         {%- endif %}
     from lifecycle
     inner join customers

@@ -77,7 +77,7 @@ final as (
         acquired.customer_id,
         acquired.cohort_period,
         acquired.acquisition_channel,
-        acquired.historical_clv,
+        cast(acquired.historical_clv as {{ crm_retention.type_money() }}) as historical_clv,
         {% if using_spend -%}
         -- A share of spend is a ratio: kept as a float, like every other ratio, so no engine rounds it.
         acquisition_costs.acquisition_cost,

@@ -70,13 +70,13 @@ filled as (
 
     select
         cells.cohort_period,
-        cells.periods_since_acquisition,
+        cast(cells.periods_since_acquisition as {{ dbt.type_bigint() }}) as periods_since_acquisition,
         cells.period_start,
         cells.is_complete_period,
-        cells.cohort_size,
-        coalesce(activity.active_customers, 0) as active_customers,
-        coalesce(activity.orders, 0) as orders,
-        coalesce(activity.revenue, 0) as revenue
+        cast(cells.cohort_size as {{ dbt.type_bigint() }}) as cohort_size,
+        cast(coalesce(activity.active_customers, 0) as {{ dbt.type_bigint() }}) as active_customers,
+        cast(coalesce(activity.orders, 0) as {{ dbt.type_bigint() }}) as orders,
+        cast(coalesce(activity.revenue, 0) as {{ crm_retention.type_money() }}) as revenue
     from cells
     left join activity
         on

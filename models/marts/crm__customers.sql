@@ -55,23 +55,23 @@ final as (
         cohorts.cohort_period,
         cohorts.first_order_date,
         cohorts.last_order_date,
-        coalesce(cohorts.orders, 0) as orders,
-        coalesce(cohorts.net_revenue, 0) as net_revenue,
+        cast(coalesce(cohorts.orders, 0) as {{ dbt.type_bigint() }}) as orders,
+        cast(coalesce(cohorts.net_revenue, 0) as {{ crm_retention.type_money() }}) as net_revenue,
         {{ crm_retention.safe_divide('cohorts.net_revenue', 'cohorts.orders') }} as aov,
-        lifecycle.days_since_last_order,
+        cast(lifecycle.days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
         coalesce(lifecycle.is_active, false) as is_active,
         lifecycle.lifecycle_status,
         coalesce(lifecycle.lifecycle_status = 'at_risk', false) as is_at_risk,
-        rfm_scores.recency_score,
-        rfm_scores.frequency_score,
-        rfm_scores.monetary_score,
+        cast(rfm_scores.recency_score as {{ dbt.type_bigint() }}) as recency_score,
+        cast(rfm_scores.frequency_score as {{ dbt.type_bigint() }}) as frequency_score,
+        cast(rfm_scores.monetary_score as {{ dbt.type_bigint() }}) as monetary_score,
         rfm_scores.rfm_score,
         rfm_scores.rfm_segment,
         {% if using_nps -%}
-        latest_nps.latest_nps_score,
+        cast(latest_nps.latest_nps_score as {{ dbt.type_bigint() }}) as latest_nps_score,
         latest_nps.latest_nps_responded_at
         {%- else -%}
-        cast(null as {{ dbt.type_int() }}) as latest_nps_score,
+        cast(null as {{ dbt.type_bigint() }}) as latest_nps_score,
         cast(null as {{ dbt.type_timestamp() }}) as latest_nps_responded_at
         {%- endif %}
     from customers

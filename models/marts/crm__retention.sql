@@ -82,10 +82,10 @@ movements as (
         spine.period_start,
         spine.period_end,
         spine.is_complete_period,
-        coalesce(starts.new_customers, 0) as new_customers,
-        coalesce(starts.reactivated_customers, 0) as reactivated_customers,
-        coalesce(churns.churned_customers, 0) as churned_customers,
-        coalesce(lost_from_start.lost_customers, 0) as lost_customers
+        cast(coalesce(starts.new_customers, 0) as {{ dbt.type_bigint() }}) as new_customers,
+        cast(coalesce(starts.reactivated_customers, 0) as {{ dbt.type_bigint() }}) as reactivated_customers,
+        cast(coalesce(churns.churned_customers, 0) as {{ dbt.type_bigint() }}) as churned_customers,
+        cast(coalesce(lost_from_start.lost_customers, 0) as {{ dbt.type_bigint() }}) as lost_customers
     from spine
     left join starts
         on spine.period_start = starts.period_start
@@ -100,10 +100,10 @@ balances as (
 
     select
         *,
-        coalesce(sum(new_customers + reactivated_customers - churned_customers) over (
+        cast(coalesce(sum(new_customers + reactivated_customers - churned_customers) over (
             order by period_start
             rows between unbounded preceding and 1 preceding
-        ), 0) as customers_at_start
+        ), 0) as {{ dbt.type_bigint() }}) as customers_at_start
     from movements
 
 ),
