@@ -19,7 +19,7 @@
 {% endmacro %}
 
 {% macro get_customers_columns() %}
-    {{ return([
+    {% set columns = [
         {'name': 'customer_id', 'required': true},
         {'name': 'email', 'required': false},
         {'name': 'first_name', 'required': false},
@@ -28,7 +28,19 @@
         {'name': 'acquisition_channel', 'required': false},
         {'name': 'created_at', 'required': false},
         {'name': 'updated_at', 'required': false},
-    ]) }}
+    ] %}
+    {#- A segment (crm_segments) that is not one of the columns above is passed through staging
+        as text under its own name; the raw table must have it. -#}
+    {% set known = columns | map(attribute='name') | list %}
+    {% for name in crm_retention.get_segments() if name not in known %}
+        {% do columns.append({'name': name, 'required': true, 'var': 'crm_segments', 'is_segment': true}) %}
+    {% endfor %}
+    {{ return(columns) }}
+{% endmacro %}
+
+{#- The customer columns crm_segments adds to staging (the segments not in the raw contract). -#}
+{% macro get_customer_segment_columns() %}
+    {{ return(crm_retention.get_customers_columns() | selectattr('is_segment', 'defined') | map(attribute='name') | list) }}
 {% endmacro %}
 
 {% macro get_nps_responses_columns() %}
@@ -63,6 +75,12 @@
         {% set name = spec['name'] %}
         {% if not execute or not present or name in present %}
             {% do raw.update({name: adapter.quote(name) if name in ['comment'] else name}) %}
+        {% elif spec.get('var') %}
+            {{ exceptions.raise_compiler_error(
+                "The raw table " ~ relation ~ " has no column '" ~ name ~ "', named in the var "
+                ~ spec['var'] ~ " (" ~ (var(spec['var']) | string) ~ "). Remove it from " ~ spec['var']
+                ~ " or use one of the table's columns: " ~ (present.keys() | sort | join(', ')) ~ "."
+            ) }}
         {% elif spec['required'] %}
             {{ exceptions.raise_compiler_error(
                 "The raw table " ~ relation ~ " has no column '" ~ name ~ "', which crm_retention needs "

@@ -130,6 +130,38 @@
     {{ return(value | trim) }}
 {% endmacro %}
 
+{#-
+    The customer attributes to break the numbers down by (the segment marts): a list of column
+    names of the raw customers table, lower case, each a plain identifier, none twice. Empty
+    (the default) leaves the segment marts disabled. Whether the raw table has each column is
+    checked when staging reads it (raw_columns in macros/source_columns.sql).
+-#}
+{% macro get_segments() %}
+    {% set value = var('crm_segments', []) %}
+    {% set allowed = 'a list of column names of the raw customers table, e.g. [acquisition_channel, country], or [] for no segment marts' %}
+    {% if value is none %}
+        {{ return([]) }}
+    {% endif %}
+    {% if value is string or value is mapping or value is not iterable %}
+        {{ crm_retention._crm_var_error('crm_segments', value, allowed) }}
+    {% endif %}
+    {% set segments = [] %}
+    {% for item in value %}
+        {% set name = item | string | trim | lower %}
+        {% if item is not string or not modules.re.fullmatch('[a-z_][a-z0-9_]*', name) %}
+            {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ '; each name a plain column name (letters, digits, _), not ' ~ item) }}
+        {% endif %}
+        {% if name in segments %}
+            {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ '; each name once (' ~ name ~ ' is repeated)') }}
+        {% endif %}
+        {% if name in ['customer_id', 'updated_at', 'created_at'] %}
+            {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ '; ' ~ name ~ ' identifies or dates a record and is not an attribute') }}
+        {% endif %}
+        {% do segments.append(name) %}
+    {% endfor %}
+    {{ return(segments) }}
+{% endmacro %}
+
 {#- Touches every var once, so that any bad value fails the parse even if no model reads it yet. -#}
 {% macro validate_vars() %}
     {% do crm_retention.get_identifier_var('crm_database', none) %}
@@ -152,4 +184,5 @@
     {% do crm_retention.get_flag('crm_incremental', false) %}
     {% do crm_retention.get_flag('crm_run_self_tests', false) %}
     {% do crm_retention.get_incremental_lookback_days() %}
+    {% do crm_retention.get_segments() %}
 {% endmacro %}
