@@ -4,7 +4,7 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 DBT := $(VENV)/bin/dbt
-DEMO_VARS := {crm_using_demo_data: true}
+DEMO_VARS := {crm_using_demo_data: true, crm_segments: [acquisition_channel, country]}
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 

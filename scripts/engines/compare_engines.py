@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 project_dir = ROOT
 BIN = Path(sys.executable).parent
-DEMO_VARS = "{crm_using_demo_data: true}"
+DEMO_VARS = "{crm_using_demo_data: true, crm_segments: [acquisition_channel, country]}"
 REFERENCE = "duckdb"
 ENGINES = ("duckdb", "postgres", "spark")
 COMPARED_PREFIXES = ("crm__", "stg_crm__")

@@ -138,3 +138,28 @@ def test_host_settings_reach_the_marts(host):
     assert (periods, str(first_start), str(last_start), str(last_end)) == (16, "2024-01-01", "2024-04-15", "2024-04-21")
     # crm_churn_window_days: 60 -- c02's only order on 2024-01-03 churns 60 days later.
     assert query(db_path, "select churned_on from main.crm__churn where customer_id = 'c02'") == [(date(2024, 3, 3),)]
+
+
+def test_host_segments_by_its_own_column(host):
+    """crm_segments: [acquisition_channel, plan]; plan is a raw column beyond the contract, passed
+    through staging as trimmed text, case kept ('Gold ' is 'Gold'); c02's blank plan and the
+    guests fall in unknown."""
+    db_path, _ = host
+    plan_values = {value for (value,) in query(db_path, """
+        select distinct segment_value from main.crm__retention_by_segment where segment_name = 'plan'
+    """)}
+    assert plan_values == {"Gold", "gold", "silver", "unknown"}
+    # New customers over the whole spine per plan = customers of that plan with a counted order.
+    by_plan = dict(query(db_path, """
+        select segment_value, sum(new_customers) from main.crm__retention_by_segment
+        where segment_name = 'plan' group by 1
+    """))
+    expected = dict(query(db_path, """
+        select coalesce(staged.plan, 'unknown'), count(*)
+        from main.crm__customers as customers
+        left join main.stg_crm__customers as staged on customers.customer_id = staged.customer_id
+        where customers.orders > 0
+        group by 1
+    """))
+    assert {k: v for k, v in by_plan.items() if v} == expected
+    assert query(db_path, "select count(*) from main.crm__kpis_by_segment where segment_name = 'acquisition_channel'")[0][0] > 0
