@@ -81,7 +81,7 @@ churns as (
         {{ crm_retention.segment_key(segmented, 'spells') }}
         spine.period_start,
         count(*) as churned_customers
-    from {{ 'segment_spells' if segmented else 'spells' }} as spells
+    from {{ 'segment_spells as spells' if segmented else 'spells' }}
     inner join spine
         on {{ crm_retention.period_start('spells.spell_ends_on') }} = spine.period_start
     where spells.spell_ends_on <= spine.as_of_date
@@ -98,7 +98,7 @@ churned_from_start as (
         spine.period_start,
         spine.closing_date,
         spells.customer_id
-    from {{ 'segment_spells' if segmented else 'spells' }} as spells
+    from {{ 'segment_spells as spells' if segmented else 'spells' }}
     inner join spine
         on {{ crm_retention.period_start('spells.spell_ends_on') }} = spine.period_start
     where
@@ -135,7 +135,7 @@ movements as (
         cast(coalesce(starts.reactivated_customers, 0) as {{ bigint }}) as reactivated_customers,
         cast(coalesce(churns.churned_customers, 0) as {{ bigint }}) as churned_customers,
         cast(coalesce(lost_from_start.lost_customers, 0) as {{ bigint }}) as lost_customers
-    from {{ 'segment_spine' if segmented else 'spine' }} as spine
+    from {{ 'segment_spine as spine' if segmented else 'spine' }}
     left join starts
         on
             spine.period_start = starts.period_start
@@ -248,7 +248,7 @@ cohort_sizes as (
         cohorts.cohort_period,
         spine.period_index as cohort_period_index,
         count(*) as cohort_size
-    from {{ 'segment_cohorts' if segmented else 'cohorts' }} as cohorts
+    from {{ 'segment_cohorts as cohorts' if segmented else 'cohorts' }}
     inner join spine
         on cohorts.cohort_period = spine.period_start
     group by {{ crm_retention.segment_key(segmented, 'cohorts') }} cohorts.cohort_period, spine.period_index
@@ -280,7 +280,7 @@ activity as (
         sum(customer_periods.orders) as orders,
         sum(customer_periods.net_revenue) as revenue
     from customer_periods
-    inner join {{ 'segment_cohorts' if segmented else 'cohorts' }} as cohorts
+    inner join {{ 'segment_cohorts as cohorts' if segmented else 'cohorts' }}
         on customer_periods.customer_id = cohorts.customer_id
     group by {{ crm_retention.segment_key(segmented, 'cohorts') }} cohorts.cohort_period, customer_periods.period_start
 
