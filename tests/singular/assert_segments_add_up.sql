@@ -67,7 +67,7 @@ period_sums as (
 period_differences as (
 
     select
-        'period' as checked,
+        'period' as failed_grain,
         retention.period_start,
         segment_names.segment_name
     from retention
@@ -109,7 +109,7 @@ cell_sums as (
 cell_differences as (
 
     select
-        'cohort cell' as checked,
+        'cohort cell' as failed_grain,
         cohort_retention.period_start,
         segment_names.segment_name
     from cohort_retention
