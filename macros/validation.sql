@@ -162,6 +162,29 @@
     {{ return(segments) }}
 {% endmacro %}
 
+{#- A source-freshness threshold in hours, or none (the default) for no check. -#}
+{% macro get_freshness_hours(name) %}
+    {% set value = var(name, none) %}
+    {% if value is none or (value is string and value | trim == '') %}
+        {{ return(none) }}
+    {% endif %}
+    {% set text = value | string | trim %}
+    {% if value is boolean or not modules.re.fullmatch('[0-9]+', text) or (text | int) < 1 or (text | int) > 87600 %}
+        {{ crm_retention._crm_var_error(name, value, 'null (no check) or a whole number of hours from 1 to 87600') }}
+    {% endif %}
+    {% set hours = text | int %}
+    {% if name == 'crm_freshness_error_after_hours' %}
+        {% set warn_hours = crm_retention.get_freshness_hours('crm_freshness_warn_after_hours') %}
+        {% if warn_hours is not none and hours < warn_hours %}
+            {{ crm_retention._crm_var_error(
+                name, value,
+                'null (no check) or a whole number of hours not below crm_freshness_warn_after_hours (' ~ warn_hours ~ ')'
+            ) }}
+        {% endif %}
+    {% endif %}
+    {{ return(hours) }}
+{% endmacro %}
+
 {#- Touches every var once, so that any bad value fails the parse even if no model reads it yet. -#}
 {% macro validate_vars() %}
     {% do crm_retention.get_identifier_var('crm_database', none) %}
@@ -185,4 +208,6 @@
     {% do crm_retention.get_flag('crm_run_self_tests', false) %}
     {% do crm_retention.get_incremental_lookback_days() %}
     {% do crm_retention.get_segments() %}
+    {% do crm_retention.get_freshness_hours('crm_freshness_warn_after_hours') %}
+    {% do crm_retention.get_freshness_hours('crm_freshness_error_after_hours') %}
 {% endmacro %}

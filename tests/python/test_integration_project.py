@@ -8,15 +8,17 @@ numbers of its small dataset) ran and passed, and the package's marts are built 
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reference as ref  # noqa: E402
 from dbt_project_runner import ROOT, run_dbt  # noqa: E402
 
 PROJECT = ROOT / "integration_tests"
@@ -163,3 +165,26 @@ def test_host_segments_by_its_own_column(host):
     """))
     assert {k: v for k, v in by_plan.items() if v} == expected
     assert query(db_path, "select count(*) from main.crm__kpis_by_segment where segment_name = 'acquisition_channel'")[0][0] > 0
+
+
+def test_source_freshness_reads_the_hosts_typed_timestamps(host):
+    """`dbt source freshness` on the host's typed raw tables: each checked source's newest
+    timestamp, the year-2999 rows (future_timestamp in staging) left out, as read from the seeds."""
+    db_path, target_path = host
+    freshness_target = target_path.parent / "freshness_target"
+    vars = {"crm_freshness_warn_after_hours": 24, "crm_freshness_error_after_hours": 87600}
+    result = run_dbt(["source", "freshness", "--vars", json.dumps(vars)], db_path=db_path,
+                     target_path=freshness_target, project_dir=PROJECT, check=False,
+                     env={"CRM_PACKAGES_INSTALL_PATH": str(db_path.parent / "dbt_packages")})
+    results = {row["unique_id"].rsplit(".", 1)[1]: row
+               for row in json.loads((freshness_target / "sources.json").read_text())["results"]}
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    for source, seed, column in [("orders", "shop_orders", "ordered_at"), ("nps_responses", "shop_nps", "responded_at"),
+                                 ("marketing_spend", "shop_spend", "spent_on")]:
+        with open(PROJECT / "seeds" / f"{seed}.csv", newline="") as handle:
+            parsed = [ref.parse_timestamp(row[column]) for row in csv.DictReader(handle)]
+        expected = max(value for value in parsed if value is not None and value <= now)
+        actual = datetime.fromisoformat(results[source]["max_loaded_at"]).astimezone(timezone.utc).replace(tzinfo=None)
+        assert actual == expected, (source, actual, expected, result.stdout)
+        assert results[source]["status"] == "warn", (source, results[source]["status"])
+    assert "customers" not in results

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
+import reference as ref
 from dbt_project_runner import build
 from mart_comparison import (
     DEMO_SEGMENTS, MART_KEYS, compare_build, compare_rows, expected_marts, read_demo_raw, small_dataset,
@@ -104,6 +105,34 @@ def test_spec_worked_example(tmp_path):
         assert row["is_complete_period"] is complete
         for actual, wanted in [(row["retention_rate"], retention), (row["churn_rate"], churn)]:
             assert (actual is None and wanted is None) or abs(actual - wanted) < 1e-9
+    # Gaps between order days: A 01-10 to 02-15 is 36 days, B 01-20 to 06-01 is 133 days (a
+    # reactivation at W = 90); C has one order day and no gap.
+    gaps = [(g["gap_days"], g["gaps"], g["cumulative_gaps"], g["cumulative_share"], g["is_reactivation"])
+            for g in built.table("crm__order_gaps", "gap_days")]
+    assert gaps == [(36, 1, 1, 0.5, False), (133, 1, 2, 1.0, True)]
+
+
+def test_order_gaps_match_reference(demo_month, demo_month_expected):
+    """crm__order_gaps from the cleaned raw rows: gaps between a customer's consecutive counted order days."""
+    cleaned = demo_month_expected["_cleaned"]
+    days_by_customer: dict[str, set] = {}
+    for order in ref.metric_orders(cleaned, ref.as_of_date(cleaned, None)):
+        days_by_customer.setdefault(order["customer_id"], set()).add(order["order_date"])
+    counts: dict[int, int] = {}
+    for days in days_by_customer.values():
+        ordered = sorted(days)
+        for earlier, later in zip(ordered, ordered[1:]):
+            gap = (later - earlier).days
+            counts[gap] = counts.get(gap, 0) + 1
+    total = sum(counts.values())
+    expected, running = [], 0
+    for gap in sorted(counts):
+        running += counts[gap]
+        expected.append({"gap_days": gap, "gaps": counts[gap], "cumulative_gaps": running,
+                         "cumulative_share": running / total, "is_reactivation": gap >= 90})
+    assert total > 1000  # the demo has thousands of repeat purchases
+    assert_no_problems(compare_rows("crm__order_gaps", demo_month.table("crm__order_gaps"), expected,
+                                    keys=["gap_days"]))
 
 
 def test_retention_identity_every_period(demo_month):
@@ -214,7 +243,7 @@ def test_segment_values_include_unknown_for_guests_and_nulls(demo_month):
 # (whole numbers bigint, money decimal(38,6), rates double), not read from the models' YAML.
 _DATES = {"period_start", "period_end", "cohort_period", "first_order_date", "last_order_date", "churned_on",
           "spell_started_on"}
-_FLAGS = {"is_complete_period", "has_customer_record", "is_active", "is_at_risk"}
+_FLAGS = {"is_complete_period", "has_customer_record", "is_active", "is_at_risk", "is_reactivation"}
 _TEXTS = {"customer_id", "email", "first_name", "last_name", "country", "acquisition_channel", "lifecycle_status",
           "rfm_score", "rfm_segment", "rejected_row_id", "source_table", "raw_key", "rejection_reason", "raw_values",
           "segment_name", "segment_value"}
@@ -225,13 +254,14 @@ _MONEY = {"revenue", "new_customer_revenue", "returning_customer_revenue", "spel
 _RATES = {"aov", "new_customer_aov", "returning_customer_aov", "retention_rate", "churn_rate", "survival_rate",
           "repeat_customer_rate", "returning_customer_rate", "purchase_frequency", "gross_revenue_retention",
           "net_revenue_retention", "revenue_churn_rate", "nps", "formula_clv", "acquisition_cost", "net_clv",
-          "cumulative_revenue_per_customer"}
+          "cumulative_revenue_per_customer", "cumulative_share"}
 _COUNTS = {"customers_at_start", "new_customers", "reactivated_customers", "churned_customers", "customers_at_end",
            "retained_customers", "orders", "new_customer_orders", "returning_customer_orders", "customers",
            "repeat_customers", "returning_customers", "responses", "promoters", "passives", "detractors",
            "cohort_size", "active_customers", "periods_since_acquisition", "value_at_stake_rank",
            "days_since_last_order", "days_until_churn", "spell_number", "spell_orders", "lifetime_orders",
-           "recency_score", "frequency_score", "monetary_score", "latest_nps_score"}
+           "recency_score", "frequency_score", "monetary_score", "latest_nps_score", "gap_days", "gaps",
+           "cumulative_gaps"}
 EXPECTED_DUCKDB_TYPE = {
     **{c: "DATE" for c in _DATES}, **{c: "BOOLEAN" for c in _FLAGS}, **{c: "VARCHAR" for c in _TEXTS},
     **{c: "TIMESTAMP" for c in _INSTANTS}, **{c: "DECIMAL(38,6)" for c in _MONEY},
@@ -239,7 +269,7 @@ EXPECTED_DUCKDB_TYPE = {
 }
 PUBLIC_MARTS = {"crm__retention", "crm__cohort_retention", "crm__churn", "crm__repeat_rate", "crm__aov",
                 "crm__revenue_retention", "crm__nps", "crm__clv", "crm__customers", "crm__at_risk_customers",
-                "crm__kpis", "crm__rejected_rows", "crm__retention_by_segment",
+                "crm__kpis", "crm__rejected_rows", "crm__order_gaps", "crm__retention_by_segment",
                 "crm__cohort_retention_by_segment", "crm__kpis_by_segment"}
 
 

@@ -85,6 +85,16 @@ CASES = {
         {"crm_counted_statuses": ["completed", "paid"], "crm_ignored_statuses": ["paid", "cancelled"]},
         ["Invalid value for var 'crm_ignored_statuses'", "not also in crm_counted_statuses (both list paid)"],
     ),
+    "freshness_hours_text": (
+        {"crm_freshness_warn_after_hours": "a day"},
+        ["Invalid value for var 'crm_freshness_warn_after_hours': 'a day'",
+         "Allowed: null (no check) or a whole number of hours from 1 to 87600"],
+    ),
+    "freshness_error_before_warn": (
+        {"crm_freshness_warn_after_hours": 48, "crm_freshness_error_after_hours": 24},
+        ["Invalid value for var 'crm_freshness_error_after_hours': 24",
+         "not below crm_freshness_warn_after_hours (48)"],
+    ),
 }
 
 

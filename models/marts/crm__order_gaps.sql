@@ -1,0 +1,69 @@
+{#-
+    How long customers take to come back: the distribution of gaps in days between a customer's
+    consecutive counted order days, up to the as-of date. It is the evidence for choosing the
+    churn window W (crm_churn_window_days, README "Choosing the window"): a gap shorter than W keeps
+    a customer in one spell, a gap of W days or more is a churn followed by a reactivation.
+-#}
+
+with
+
+orders as (
+
+    select * from {{ ref('int_crm__orders') }}
+
+),
+
+order_days as (
+
+    select distinct
+        customer_id,
+        order_date
+    from orders
+
+),
+
+gaps as (
+
+    select
+        {{ crm_retention.days_between(
+            'lag(order_date) over (partition by customer_id order by order_date)', 'order_date'
+        ) }} as gap_days
+    from order_days
+
+),
+
+gap_counts as (
+
+    select
+        gap_days,
+        count(*) as gaps
+    from gaps
+    where gap_days is not null
+    group by gap_days
+
+),
+
+cumulative as (
+
+    select
+        gap_days,
+        gaps,
+        sum(gaps) over (order by gap_days rows between unbounded preceding and current row) as cumulative_gaps,
+        sum(gaps) over () as total_gaps
+    from gap_counts
+
+),
+
+final as (
+
+    select
+        cast(gap_days as {{ dbt.type_bigint() }}) as gap_days,
+        cast(gaps as {{ dbt.type_bigint() }}) as gaps,
+        cast(cumulative_gaps as {{ dbt.type_bigint() }}) as cumulative_gaps,
+        {{ crm_retention.safe_divide('cumulative_gaps', 'total_gaps') }} as cumulative_share,
+        gap_days >= {{ crm_retention.get_churn_window_days() }} as is_reactivation
+    from cumulative
+
+)
+
+select * from final
