@@ -44,6 +44,28 @@
     {{ return(at_risk_days) }}
 {% endmacro %}
 
+{#- The unit of the predictive models' time columns, in days (7: weeks). -#}
+{% macro get_clv_time_unit_days() %}
+    {{ return(crm_retention._crm_positive_int('crm_clv_time_unit_days', 7, 365)) }}
+{% endmacro %}
+
+{#- How far ahead expected_purchases and predicted_clv look, in days. -#}
+{% macro get_clv_horizon_days() %}
+    {{ return(crm_retention._crm_positive_int('crm_clv_horizon_days', 365, 3650)) }}
+{% endmacro %}
+
+{#- The annual rate predicted_clv is discounted at, as a fraction (0.1 = 10% a year). -#}
+{% macro get_clv_annual_discount_rate() %}
+    {% set value = var('crm_clv_annual_discount_rate', 0.1) %}
+    {% set text = value | string | trim %}
+    {% if value is boolean or not modules.re.fullmatch('[0-9]+(\\.[0-9]+)?|\\.[0-9]+', text) or (text | float) > 1 %}
+        {{ crm_retention._crm_var_error(
+            'crm_clv_annual_discount_rate', value, 'a fraction from 0 to 1, e.g. 0.1 for 10% a year'
+        ) }}
+    {% endif %}
+    {{ return(text | float) }}
+{% endmacro %}
+
 {#- The as-of date as a validated 'YYYY-MM-DD' string, or none when the data decides. -#}
 {% macro get_as_of_date() %}
     {% set value = var('crm_as_of_date', none) %}
@@ -210,4 +232,8 @@
     {% do crm_retention.get_segments() %}
     {% do crm_retention.get_freshness_hours('crm_freshness_warn_after_hours') %}
     {% do crm_retention.get_freshness_hours('crm_freshness_error_after_hours') %}
+    {% do crm_retention.get_flag('crm_using_predictions', true) %}
+    {% do crm_retention.get_clv_time_unit_days() %}
+    {% do crm_retention.get_clv_horizon_days() %}
+    {% do crm_retention.get_clv_annual_discount_rate() %}
 {% endmacro %}

@@ -11,13 +11,18 @@ occur. A few percent of orders are cancelled, refunded or pending, a few have pa
 few statuses are upper-cased or padded the way source systems send them, about 0.2% of orders
 have an older version (an earlier `updated_at`) that de-duplication must drop, and every 50th
 ordering customer has no customer record (guest checkout).
+
+Ids are text ('o123', 'c45') by default; `integer_ids=True` gives `order_id` and `customer_id`
+(in orders, customers and NPS responses) as bigint numbers instead, as many warehouses hold them,
+with every other value unchanged.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-RAW_SCHEMA = "crm_raw"
+from raw_schema import RAW_COLUMNS, RAW_SCHEMA
+
 TABLES = {
     "orders": "raw_orders",
     "customers": "raw_customers",
@@ -36,6 +41,13 @@ def _u(key: str, salt: int) -> str:
     return f"((hash({key}, {salt}) % 1000000007) / 1000000007.0)"
 
 
+def _id(prefix: str, number: str, integer_ids: bool) -> str:
+    """An id column's expression: the number as bigint, or as text after a one-letter prefix."""
+    if integer_ids:
+        return f"cast({number} as bigint)"
+    return f"'{prefix}' || cast({number} as varchar)"
+
+
 def source_vars() -> dict:
     """dbt vars that point the package at the generated tables."""
     values = {"crm_schema": RAW_SCHEMA}
@@ -45,7 +57,7 @@ def source_vars() -> dict:
 
 
 def generate(con: duckdb.DuckDBPyConnection, n_orders: int, *, with_nps: bool = True,
-             with_spend: bool = True) -> dict[str, int]:
+             with_spend: bool = True, integer_ids: bool = False) -> dict[str, int]:
     """(Re)create the raw tables for `n_orders` orders in schema crm_raw; return row counts."""
     n_customers = max(1, n_orders // 10)
     channels = "[" + ", ".join(f"'{c}'" for c in CHANNELS) + "]"
@@ -135,8 +147,8 @@ def generate(con: duckdb.DuckDBPyConnection, n_orders: int, *, with_nps: bool = 
         typed as (
             select
                 i,
-                'o' || cast(i as varchar) as order_id,
-                'c' || cast(c as varchar) as customer_id,
+                {_id('o', 'i', integer_ids)} as order_id,
+                {_id('c', 'c', integer_ids)} as customer_id,
                 make_timestamp(({FIRST_EPOCH} + day_number * 86400 + second_of_day) * 1000000)
                     as ordered_at,
                 case
@@ -153,12 +165,11 @@ def generate(con: duckdb.DuckDBPyConnection, n_orders: int, *, with_nps: bool = 
                 case
                     when hash(i, 15) % 100 < 3 then cast(round(amount * 0.3, 2) as decimal(18, 2))
                 end as refunded_amount,
-                case when hash(i, 16) % 10 < 8 then 'USD' else 'EUR' end as currency
+                case when hash(i, 16) % 10 < 8 then 'USD' else 'EUR' end as currency,
+                ordered_at + to_seconds(3600 + cast(hash(i, 18) % 259200 as bigint)) as updated_at
             from shaped
         )
-        select
-            order_id, customer_id, ordered_at, status, amount, refunded_amount, currency,
-            ordered_at + to_seconds(3600 + cast(hash(i, 18) % 259200 as bigint)) as updated_at
+        select {', '.join(RAW_COLUMNS['orders'])}
         from typed
     """)
     # The superseded version of a few orders: placed, then changed an hour or more later.
@@ -166,13 +177,13 @@ def generate(con: duckdb.DuckDBPyConnection, n_orders: int, *, with_nps: bool = 
         insert into {RAW_SCHEMA}.{TABLES['orders']}
         select order_id, customer_id, ordered_at, 'pending', amount, null, currency, ordered_at
         from {RAW_SCHEMA}.{TABLES['orders']}
-        where hash(cast(substr(order_id, 2) as bigint), 17) % 1000 < 2
+        where hash({'order_id' if integer_ids else 'cast(substr(order_id, 2) as bigint)'}, 17) % 1000 < 2
     """)
 
     con.execute(f"""
         create or replace table {RAW_SCHEMA}.{TABLES['customers']} as
         select
-            'c' || cast(c as varchar) as customer_id,
+            {_id('c', 'c', integer_ids)} as customer_id,
             'customer' || cast(c as varchar) || '@example.com' as email,
             'First' || cast(c % 997 as varchar) as first_name,
             'Last' || cast(c % 991 as varchar) as last_name,
@@ -186,7 +197,7 @@ def generate(con: duckdb.DuckDBPyConnection, n_orders: int, *, with_nps: bool = 
         union all
         -- Sign-ups who never ordered.
         select
-            'c' || cast(c as varchar), null, null, null, null, null,
+            {_id('c', 'c', integer_ids)}, null, null, null, null, null,
             timestamp '{FIRST_DAY}' + to_days(cast(hash(c, 23) % {DAYS} as integer)), null
         from range({n_customers}, {n_customers} + greatest({n_customers} // 100, 1)) as t(c)
     """)
@@ -198,7 +209,7 @@ def generate(con: duckdb.DuckDBPyConnection, n_orders: int, *, with_nps: bool = 
             create or replace table {RAW_SCHEMA}.{TABLES['nps_responses']} as
             select
                 'r' || cast(r as varchar) as response_id,
-                'c' || cast(hash(r, 31) % {n_customers} as varchar) as customer_id,
+                {_id('c', f'hash(r, 31) % {n_customers}', integer_ids)} as customer_id,
                 make_timestamp(({FIRST_EPOCH} + cast(hash(r, 32) % ({DAYS} * 86400) as bigint)) * 1000000)
                     as responded_at,
                 cast(hash(r, 33) % 11 as integer) as score,
@@ -232,7 +243,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database")
     parser.add_argument("orders", type=int)
+    parser.add_argument("--integer-ids", action="store_true", help="bigint order_id and customer_id")
     args = parser.parse_args()
     started = time.perf_counter()
     with duckdb.connect(args.database) as connection:
-        print(generate(connection, args.orders), f"{time.perf_counter() - started:.1f}s")
+        print(generate(connection, args.orders, integer_ids=args.integer_ids), f"{time.perf_counter() - started:.1f}s")

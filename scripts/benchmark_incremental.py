@@ -24,6 +24,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import bench_data  # noqa: E402
+from raw_schema import RAW_COLUMNS  # noqa: E402
 
 
 def build(env: dict, dbt_vars: dict, target: Path) -> tuple[float, float, list[tuple[float, str]]]:
@@ -47,7 +48,7 @@ def append_one_day(db: Path, n_orders: int) -> None:
         orders = f"{bench_data.RAW_SCHEMA}.{bench_data.TABLES['orders']}"
         last = con.execute(f"select max(ordered_at) from {orders}").fetchone()[0]
         day = f"timestamp '{last}' + interval 1 day"
-        columns = "order_id, customer_id, ordered_at, status, amount, refunded_amount, currency, updated_at"
+        columns = ", ".join(RAW_COLUMNS["orders"])
         con.execute(f"""
             insert into {orders} ({columns})
             select 'N' || row_number() over (), customer_id, {day}, 'completed', amount, null, currency, {day}

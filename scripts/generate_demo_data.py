@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from raw_schema import COUNTED_STATUSES, RAW_COLUMNS
+
 SEED = 20240101
 UTC = timezone.utc
 START = date(2024, 1, 1)
@@ -37,14 +39,8 @@ LAPSER_GAP = (4, 26)
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "seeds" / "demo"
 
-COLUMNS = {
-    "raw_orders": ["order_id", "customer_id", "ordered_at", "status", "amount", "refunded_amount", "currency", "updated_at"],
-    "raw_customers": [
-        "customer_id", "email", "first_name", "last_name", "country", "acquisition_channel", "created_at", "updated_at",
-    ],
-    "raw_nps_responses": ["response_id", "customer_id", "responded_at", "score", "comment"],
-    "raw_marketing_spend": ["spent_on", "channel", "amount"],
-}
+# The header of each seed file: the raw columns of its source (scripts/raw_schema.py).
+COLUMNS = {f"raw_{source}": columns for source, columns in RAW_COLUMNS.items()}
 
 # Shop seasonality: a summer dip and the November/December peak.
 MONTH_FACTOR = {1: 0.85, 2: 0.8, 3: 0.9, 4: 0.95, 5: 0.95, 6: 0.85, 7: 0.7, 8: 0.75, 9: 0.95, 10: 1.0, 11: 1.45, 12: 1.6}
@@ -83,8 +79,6 @@ EMAIL_DOMAINS = ["example.com", "example.net", "example.org", "mail.example.com"
 CHANNELS = ["organic", "paid_search", "social", "email", "referral"]
 PAID_CHANNELS = ["paid_search", "social", "email", "referral"]
 
-COUNTED_STATUSES = ["completed", "shipped", "delivered", "paid", "placed"]
-IGNORED_STATUSES = ["cancelled", "canceled", "failed", "pending", "test", "returned", "refunded", "draft"]
 # An order's status weights by how long before the export it was placed: recent orders are still
 # moving through fulfilment.
 SETTLED_STATUS_WEIGHTS = [

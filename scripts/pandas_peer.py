@@ -9,7 +9,7 @@ cumsum, searchsorted; no per-customer Python loops):
 - cohort retention, repeat rate and AOV per period (SPEC section 4);
 - customer CLV (historical, acquisition cost from marketing spend, net).
 
-tests/python/test_pandas_peer.py checks that these tables equal the package's marts on a
+tests/python/test_peers.py checks that these tables equal the package's marts on a
 generated dataset, so the speed comparison is between two programs that give the same answer.
 The cleaning covers what the generated typed data exercises (latest version per order_id,
 counted statuses after trim and lower-case, valid non-negative amounts, net revenue floored at 0);
@@ -21,16 +21,15 @@ It prints its stage timings and the row counts of its tables, as JSON on the las
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import time
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-COUNTED_STATUSES = ["completed", "shipped", "delivered", "paid", "placed"]
+from peer_cli import Laps, run_in_memory_peer
+from raw_schema import COUNTED_STATUSES
+
 # Longest period of each grain in days: a period's first day plus this lands in the next period.
 PERIOD_MAX_DAYS = {"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}
 DAY = np.timedelta64(1, "D")
@@ -288,15 +287,7 @@ def compute(frames: dict[str, pd.DataFrame], *, period: str = "month", window_da
             as_of: str | None = None, counted_statuses: list[str] | None = None,
             today: dt.date | None = None, timings: dict | None = None) -> dict[str, pd.DataFrame]:
     """The peer's tables, keyed by the mart each one matches."""
-    timings = {} if timings is None else timings
-    started = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal started
-        now = time.perf_counter()
-        timings[name] = round(now - started, 3)
-        started = now
-
+    lap = Laps(timings).lap
     today_day = np.datetime64(today or dt.datetime.now(dt.timezone.utc).date(), "D")
     orders, customer_ids, as_of_date = clean_orders(frames["orders"], today=today_day, as_of=as_of,
                                                     counted_statuses=counted_statuses or COUNTED_STATUSES)
@@ -317,27 +308,5 @@ def compute(frames: dict[str, pd.DataFrame], *, period: str = "month", window_da
     return tables
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="The pandas peer of the crm_retention marts.")
-    parser.add_argument("database")
-    parser.add_argument("--schema", default="crm_raw")
-    parser.add_argument("--orders-table", default="raw_orders")
-    parser.add_argument("--customers-table", default="raw_customers")
-    parser.add_argument("--spend-table", default="raw_marketing_spend", help="'' without marketing spend")
-    parser.add_argument("--period", default="month", choices=sorted(PERIOD_MAX_DAYS))
-    parser.add_argument("--window-days", type=int, default=90)
-    parser.add_argument("--as-of", default=None)
-    args = parser.parse_args()
-
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    with duckdb.connect(args.database, read_only=True) as con:
-        frames = load(con, args.schema, args.orders_table, args.customers_table, args.spend_table or None)
-    timings["read"] = round(time.perf_counter() - started, 3)
-    tables = compute(frames, period=args.period, window_days=args.window_days, as_of=args.as_of, timings=timings)
-    timings["total"] = round(time.perf_counter() - started, 3)
-    print(json.dumps({"timings": timings, "rows": {name: len(table) for name, table in tables.items()}}))
-
-
 if __name__ == "__main__":
-    main()
+    run_in_memory_peer("The pandas peer of the crm_retention marts.", load, compute)

@@ -1,11 +1,14 @@
 {#-
     Win-back targets for a marketing tool: active customers whose last order is at least
     crm_at_risk_days old, before their window closes, ranked by the revenue at stake (their net
-    revenue to date), highest first. The rank is one window over the at-risk customers only, a
-    small share of the base (docs/engines.md).
+    revenue to date), highest first. Where the predictive models run, the value at stake is also
+    weighted by the probability the customer is still alive, and ranked by that (null
+    elsewhere). The ranks are windows over the at-risk customers only, a small share of the
+    base (docs/engines.md).
 -#}
 {%- set window_days = crm_retention.get_churn_window_days() -%}
-{%- set using_nps = crm_retention.get_flag('crm_using_nps', true) %}
+{%- set using_nps = crm_retention.get_flag('crm_using_nps', true) -%}
+{%- set predictions = crm_retention.predictions_status() %}
 
 with
 
@@ -42,42 +45,78 @@ latest_nps as (
 ),
 {%- endif %}
 
+{% if predictions.enabled -%}
+predictions as (
+
+    select * from {{ ref('int_crm__customer_clv_predictions') }}
+
+),
+{%- endif %}
+
+at_risk as (
+
+    select
+        lifecycle.customer_id,
+        lifecycle.days_since_last_order,
+        cohorts.cohort_period,
+        cohorts.last_order_date,
+        cohorts.orders,
+        cohorts.net_revenue,
+        {% if predictions.enabled -%}
+        cast(predictions.p_alive as {{ crm_retention.type_rate() }}) as p_alive
+        {%- else -%}
+        cast(null as {{ crm_retention.type_rate() }}) as p_alive
+        {%- endif %}
+    from lifecycle
+    inner join cohorts
+        on lifecycle.customer_id = cohorts.customer_id
+    {% if predictions.enabled -%}
+    left join predictions
+        on lifecycle.customer_id = predictions.customer_id
+    {%- endif %}
+
+),
+
 final as (
 
     select
-        cast(row_number() over (order by cohorts.net_revenue desc, lifecycle.customer_id) as {{ dbt.type_bigint() }})
+        cast(row_number() over (order by at_risk.net_revenue desc, at_risk.customer_id) as {{ dbt.type_bigint() }})
             as value_at_stake_rank,
-        lifecycle.customer_id,
+        at_risk.customer_id,
         customers.email,
         customers.first_name,
         customers.last_name,
         customers.country,
         customers.acquisition_channel,
         customers.has_customer_record,
-        cohorts.cohort_period,
-        cohorts.last_order_date,
-        cast(lifecycle.days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
-        cast({{ window_days }} - lifecycle.days_since_last_order as {{ dbt.type_bigint() }}) as days_until_churn,
-        cast(cohorts.orders as {{ dbt.type_bigint() }}) as orders,
-        cast(cohorts.net_revenue as {{ crm_retention.type_money() }}) as value_at_stake,
-        {{ crm_retention.safe_divide('cohorts.net_revenue', 'cohorts.orders') }} as aov,
+        at_risk.cohort_period,
+        at_risk.last_order_date,
+        cast(at_risk.days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
+        cast({{ window_days }} - at_risk.days_since_last_order as {{ dbt.type_bigint() }}) as days_until_churn,
+        cast(at_risk.orders as {{ dbt.type_bigint() }}) as orders,
+        cast(at_risk.net_revenue as {{ crm_retention.type_money() }}) as value_at_stake,
+        {{ crm_retention.safe_divide('at_risk.net_revenue', 'at_risk.orders') }} as aov,
         rfm_scores.rfm_score,
         rfm_scores.rfm_segment,
         {% if using_nps -%}
-        cast(latest_nps.latest_nps_score as {{ dbt.type_bigint() }}) as latest_nps_score
+        cast(latest_nps.latest_nps_score as {{ dbt.type_bigint() }}) as latest_nps_score,
         {%- else -%}
-        cast(null as {{ dbt.type_bigint() }}) as latest_nps_score
+        cast(null as {{ dbt.type_bigint() }}) as latest_nps_score,
         {%- endif %}
-    from lifecycle
+        cast(at_risk.p_alive as {{ crm_retention.type_rate() }}) as p_alive,
+        cast(at_risk.net_revenue * at_risk.p_alive as {{ crm_retention.type_rate() }}) as weighted_value_at_stake,
+        cast(case
+            when at_risk.p_alive is not null
+                then row_number() over (order by at_risk.net_revenue * at_risk.p_alive desc, at_risk.customer_id)
+        end as {{ dbt.type_bigint() }}) as weighted_value_at_stake_rank
+    from at_risk
     inner join customers
-        on lifecycle.customer_id = customers.customer_id
-    inner join cohorts
-        on lifecycle.customer_id = cohorts.customer_id
+        on at_risk.customer_id = customers.customer_id
     inner join rfm_scores
-        on lifecycle.customer_id = rfm_scores.customer_id
+        on at_risk.customer_id = rfm_scores.customer_id
     {% if using_nps -%}
     left join latest_nps
-        on lifecycle.customer_id = latest_nps.customer_id
+        on at_risk.customer_id = latest_nps.customer_id
     {%- endif %}
 
 )

@@ -1,9 +1,12 @@
 {#-
     Customer lifetime value: historical net revenue to the as-of date, and, with marketing spend
     enabled, the acquisition cost of the customer's channel in their cohort period (spend over
-    the customers that channel acquired then) and net CLV. Null, not zero, without spend.
+    the customers that channel acquired then) and net CLV. Null, not zero, without spend. Then
+    the purchase summaries of the predictive models and, where they run, their predictions (null
+    elsewhere).
 -#}
 {%- set using_spend = crm_retention.get_flag('crm_using_marketing_spend', true) -%}
+{%- set predictions = crm_retention.predictions_status() -%}
 
 with
 
@@ -18,6 +21,20 @@ customers as (
     select * from {{ ref('stg_crm__customers') }}
 
 ),
+
+summaries as (
+
+    select * from {{ ref('int_crm__customer_clv_summaries') }}
+
+),
+
+{% if predictions.enabled %}
+predictions as (
+
+    select * from {{ ref('int_crm__customer_clv_predictions') }}
+
+),
+{% endif %}
 
 acquired as (
 
@@ -81,12 +98,33 @@ final as (
         {% if using_spend -%}
         -- A share of spend is a ratio: kept as a float, like every other ratio, so no engine rounds it.
         acquisition_costs.acquisition_cost,
-        cast(acquired.historical_clv as {{ crm_retention.type_rate() }}) - acquisition_costs.acquisition_cost as net_clv
+        cast(acquired.historical_clv as {{ crm_retention.type_rate() }}) - acquisition_costs.acquisition_cost as net_clv,
         {%- else -%}
         cast(null as {{ crm_retention.type_rate() }}) as acquisition_cost,
-        cast(null as {{ crm_retention.type_rate() }}) as net_clv
+        cast(null as {{ crm_retention.type_rate() }}) as net_clv,
+        {%- endif %}
+        cast(summaries.frequency as {{ dbt.type_bigint() }}) as frequency,
+        cast(summaries.recency as {{ crm_retention.type_rate() }}) as recency,
+        cast(summaries.customer_age as {{ crm_retention.type_rate() }}) as customer_age,
+        cast(summaries.repeat_order_value as {{ crm_retention.type_rate() }}) as repeat_order_value,
+        {% if predictions.enabled -%}
+        cast(predictions.p_alive as {{ crm_retention.type_rate() }}) as p_alive,
+        cast(predictions.expected_purchases as {{ crm_retention.type_rate() }}) as expected_purchases,
+        cast(predictions.expected_order_value as {{ crm_retention.type_rate() }}) as expected_order_value,
+        cast(predictions.predicted_clv as {{ crm_retention.type_rate() }}) as predicted_clv
+        {%- else -%}
+        cast(null as {{ crm_retention.type_rate() }}) as p_alive,
+        cast(null as {{ crm_retention.type_rate() }}) as expected_purchases,
+        cast(null as {{ crm_retention.type_rate() }}) as expected_order_value,
+        cast(null as {{ crm_retention.type_rate() }}) as predicted_clv
         {%- endif %}
     from acquired
+    left join summaries
+        on acquired.customer_id = summaries.customer_id
+    {% if predictions.enabled -%}
+    left join predictions
+        on acquired.customer_id = predictions.customer_id
+    {%- endif %}
     {% if using_spend -%}
     left join acquisition_costs
         on

@@ -3,9 +3,11 @@
     the building blocks: who the customer is, their counted orders (cohort and lifetime
     figures), their state as of the as-of date, RFM scores and latest NPS response. Order
     figures, lifecycle and RFM count counted orders up to the as-of date only; customers
-    without one have zero orders and null dates, lifecycle and scores.
+    without one have zero orders and null dates, lifecycle and scores. p_alive is the
+    probability the customer is still alive where the predictive models run (null elsewhere).
 -#}
-{%- set using_nps = crm_retention.get_flag('crm_using_nps', true) %}
+{%- set using_nps = crm_retention.get_flag('crm_using_nps', true) -%}
+{%- set predictions = crm_retention.predictions_status() %}
 
 with
 
@@ -41,6 +43,14 @@ latest_nps as (
 ),
 {%- endif %}
 
+{% if predictions.enabled -%}
+predictions as (
+
+    select * from {{ ref('int_crm__customer_clv_predictions') }}
+
+),
+{%- endif %}
+
 final as (
 
     select
@@ -69,10 +79,15 @@ final as (
         rfm_scores.rfm_segment,
         {% if using_nps -%}
         cast(latest_nps.latest_nps_score as {{ dbt.type_bigint() }}) as latest_nps_score,
-        latest_nps.latest_nps_responded_at
+        latest_nps.latest_nps_responded_at,
         {%- else -%}
         cast(null as {{ dbt.type_bigint() }}) as latest_nps_score,
-        cast(null as {{ dbt.type_timestamp() }}) as latest_nps_responded_at
+        cast(null as {{ dbt.type_timestamp() }}) as latest_nps_responded_at,
+        {%- endif %}
+        {% if predictions.enabled -%}
+        cast(predictions.p_alive as {{ crm_retention.type_rate() }}) as p_alive
+        {%- else -%}
+        cast(null as {{ crm_retention.type_rate() }}) as p_alive
         {%- endif %}
     from customers
     left join cohorts
@@ -84,6 +99,10 @@ final as (
     {% if using_nps -%}
     left join latest_nps
         on customers.customer_id = latest_nps.customer_id
+    {%- endif %}
+    {% if predictions.enabled -%}
+    left join predictions
+        on customers.customer_id = predictions.customer_id
     {%- endif %}
 
 )

@@ -8,13 +8,19 @@ rejected as (
 
 ),
 
+-- The id is `<source_table>:<raw_key>:<n>`, n numbering the rows of one raw key (a missing key
+-- is empty text; a present raw key never is). Numbering within the key, not the whole source,
+-- spreads the window over the keys on a distributed engine, and an id does not change when
+-- another key's rows are rejected or fixed.
 final as (
 
     select
         {{ dbt.concat([
             'source_table',
             "':'",
-            'cast(row_number() over (partition by source_table order by raw_key nulls last, rejection_reason, raw_values) as ' ~ dbt.type_string() ~ ')',
+            "coalesce(raw_key, '')",
+            "':'",
+            'cast(row_number() over (partition by source_table, raw_key order by rejection_reason, raw_values) as ' ~ dbt.type_string() ~ ')',
         ]) }} as rejected_row_id,
         source_table,
         raw_key,

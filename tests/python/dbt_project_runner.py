@@ -16,20 +16,12 @@ from pathlib import Path
 
 import duckdb
 
+from raw_schema import RAW_COLUMNS, RAW_SCHEMA
+
 ROOT = Path(__file__).resolve().parents[2]
 # CRM_DBT runs the suite's builds with another dbt, e.g. the lowest claimed dbt-core
 # (make test-min-dbt); by default the dbt beside this Python.
 DBT = os.environ.get("CRM_DBT") or str(Path(sys.executable).parent / "dbt")
-RAW_SCHEMA = "crm_raw"
-
-RAW_COLUMNS = {
-    "orders": ["order_id", "customer_id", "ordered_at", "status", "amount", "refunded_amount", "currency", "updated_at"],
-    "customers": [
-        "customer_id", "email", "first_name", "last_name", "country", "acquisition_channel", "created_at", "updated_at",
-    ],
-    "nps_responses": ["response_id", "customer_id", "responded_at", "score", "comment"],
-    "marketing_spend": ["spent_on", "channel", "amount"],
-}
 
 
 class DbtError(AssertionError):

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import reference as ref
+from raw_schema import COUNTED_STATUSES, IGNORED_STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = ROOT / "seeds" / "demo"
@@ -34,8 +35,6 @@ MART_KEYS = {
 # The segments the demo builds are compared with (crm_segments).
 DEMO_SEGMENTS = ["acquisition_channel", "country"]
 TOLERANCE = 1e-9
-COUNTED = ["completed", "shipped", "delivered", "paid", "placed"]
-IGNORED = ["cancelled", "canceled", "failed", "pending", "test", "returned", "refunded", "draft"]
 
 
 def today_utc() -> date:
@@ -53,7 +52,7 @@ def read_demo_raw() -> dict[str, list[dict]]:
 
 def expected_marts(raw: dict, *, period: str, as_of: date | None = None, window: int = 90,
                    at_risk: int = 60, segments: list[str] | None = None) -> dict[str, list[dict]]:
-    cleaned = ref.clean(raw, today=today_utc(), counted_statuses=COUNTED, ignored_statuses=IGNORED)
+    cleaned = ref.clean(raw, today=today_utc(), counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES)
     marts = ref.compute_marts(cleaned, period=period, as_of=as_of, churn_window_days=window, at_risk_days=at_risk)
     if segments:
         marts.update(ref.compute_segment_marts(cleaned, segments, period=period, as_of=as_of,

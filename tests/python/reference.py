@@ -48,6 +48,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple
 
+from raw_schema import RAW_COLUMNS
+
 # --------------------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------------------
@@ -56,15 +58,10 @@ PERIODS = ("day", "week", "month", "quarter", "year")
 
 SOURCES = ("orders", "customers", "nps_responses", "marketing_spend")
 
-# definitions.md, "Raw inputs": the columns read from each raw table, in this order.
-SOURCE_COLUMNS: dict[str, list[str]] = {
-    "orders": ["order_id", "customer_id", "ordered_at", "status", "amount",
-               "refunded_amount", "currency", "updated_at"],
-    "customers": ["customer_id", "email", "first_name", "last_name", "country",
-                  "acquisition_channel", "created_at", "updated_at"],
-    "nps_responses": ["response_id", "customer_id", "responded_at", "score", "comment"],
-    "marketing_spend": ["spent_on", "channel", "amount"],
-}
+# definitions.md, "Raw inputs": the columns read from each raw table, in this order. The lists
+# (and the default statuses callers pass to clean()) are the contract's, shared by the whole
+# Python side; nothing else is taken from the package.
+SOURCE_COLUMNS: dict[str, list[str]] = RAW_COLUMNS
 
 _PERIOD_COLUMNS = ["period_start", "period_end", "is_complete_period"]
 _RETENTION_COLUMNS = ["customers_at_start", "new_customers", "reactivated_customers",

@@ -16,21 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from raw_schema import COUNTED_STATUSES, IGNORED_STATUSES, RAW_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "generate_demo_data.py"
 DEMO = ROOT / "seeds" / "demo"
 END = date(2026, 6, 30)
 
-COLUMNS = {
-    "raw_orders": ["order_id", "customer_id", "ordered_at", "status", "amount", "refunded_amount", "currency", "updated_at"],
-    "raw_customers": [
-        "customer_id", "email", "first_name", "last_name", "country", "acquisition_channel", "created_at", "updated_at",
-    ],
-    "raw_nps_responses": ["response_id", "customer_id", "responded_at", "score", "comment"],
-    "raw_marketing_spend": ["spent_on", "channel", "amount"],
-}
-COUNTED = ["completed", "shipped", "delivered", "paid", "placed"]
-IGNORED = ["cancelled", "canceled", "failed", "pending", "test", "returned", "refunded", "draft"]
+COLUMNS = {f"raw_{source}": columns for source, columns in RAW_COLUMNS.items()}
 CHANNELS = ["organic", "paid_search", "social", "email", "referral"]
 
 # The accepted shapes of docs/definitions.md, restated independently of the SQL.
@@ -114,7 +107,7 @@ def counted_days(orders):
         at = utc(row["ordered_at"])
         amount = parse_amount(row["amount"])
         if (
-            row["customer_id"].strip() and at and at.date() <= END and row["status"].strip().lower() in COUNTED
+            row["customer_id"].strip() and at and at.date() <= END and row["status"].strip().lower() in COUNTED_STATUSES
             and amount is not None and amount >= 0
         ):
             days[row["customer_id"].strip()].append(at.date())
@@ -331,11 +324,12 @@ def orders_where(predicate):
 DIRT = {
     # orders: statuses
     "status padded and title-cased": orders_where(lambda r: re.fullmatch(r" [A-Z][a-z]+ ", r["status"])),
-    "status upper-case": orders_where(lambda r: r["status"].strip().lower() in COUNTED and r["status"].isupper()),
+    "status upper-case": orders_where(
+        lambda r: r["status"].strip().lower() in COUNTED_STATUSES and r["status"].isupper()),
     "status with one-sided whitespace": orders_where(
         lambda r: r["status"] != r["status"].strip() and r["status"].strip() == r["status"].strip().lower()
     ),
-    **{f"status {s}": has_status(s) for s in COUNTED + IGNORED},
+    **{f"status {s}": has_status(s) for s in COUNTED_STATUSES + IGNORED_STATUSES},
     "status on_hold": has_status("on_hold"),
     "status lost_in_space": has_status("lost_in_space"),
     "status empty": orders_where(lambda r: r["status"] == ""),
@@ -346,7 +340,7 @@ DIRT = {
     "amount €45.00": orders_where(lambda r: re.fullmatch(r"€\d+\.\d{2}", r["amount"])),
     "amount £": orders_where(lambda r: r["amount"].startswith("£")),
     "amount 1234.5": orders_where(lambda r: re.fullmatch(r"\d{4,}\.\d", r["amount"])),
-    "amount 0.00": orders_where(lambda r: r["amount"] == "0.00" and r["status"].strip().lower() in COUNTED),
+    "amount 0.00": orders_where(lambda r: r["amount"] == "0.00" and r["status"].strip().lower() in COUNTED_STATUSES),
     "amount empty": orders_where(lambda r: r["amount"] == ""),
     "amount N/A": orders_where(lambda r: r["amount"] == "N/A"),
     "amount twelve": orders_where(lambda r: r["amount"] == "twelve"),

@@ -85,7 +85,12 @@ def demo_raw():
     return read_demo_raw()
 
 
-def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw):
+# One appended day in the fast suite; the three-day sequence (seven dbt invocations) in the slow one.
+@pytest.mark.parametrize("batch_days", [
+    pytest.param(BATCH_DAYS[:1], id="one_day"),
+    pytest.param(BATCH_DAYS, id="three_days", marks=pytest.mark.slow),
+])
+def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw, batch_days):
     orders, customers = demo_raw["orders"], demo_raw["customers"]
     loaded = [r for r in orders if (changed_on(r) or date.min) < CUT_OFF]
     loaded_customers = [r for r in customers if (changed_on(r) or date.min) < CUT_OFF]
@@ -94,7 +99,7 @@ def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw):
     first = build(incremental_dir, {**demo_raw, "orders": loaded, "customers": loaded_customers}, INCREMENTAL)
     assert first.scalar("select count(*) from main.stg_crm__changed_customers") > 0
 
-    for batch, day in enumerate(BATCH_DAYS):
+    for batch, day in enumerate(batch_days):
         todays = [r for r in orders if changed_on(r) == day]
         loaded = loaded + todays + feed_rows(day, batch, loaded)
         todays_customers = [r for r in customers if changed_on(r) == day]

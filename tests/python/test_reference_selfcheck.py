@@ -16,9 +16,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference as ref  # noqa: E402
+from raw_schema import COUNTED_STATUSES, IGNORED_STATUSES  # noqa: E402
 
-COUNTED = ["completed", "shipped", "delivered", "paid", "placed"]
-IGNORED = ["cancelled", "canceled", "failed", "pending", "test", "returned", "refunded", "draft"]
 TODAY = date(2025, 6, 30)
 
 
@@ -32,7 +31,7 @@ def order(order_id, customer_id, ordered_at, amount="10.00", status="completed",
 def build(orders, customers=(), nps=(), spend=(), *, today=TODAY, **mart_options):
     cleaned = ref.clean({"orders": list(orders), "customers": list(customers),
                          "nps_responses": list(nps), "marketing_spend": list(spend)},
-                        today=today, counted_statuses=COUNTED, ignored_statuses=IGNORED)
+                        today=today, counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES)
     return cleaned, ref.compute_marts(cleaned, **mart_options)
 
 
@@ -555,8 +554,8 @@ def test_period_boundaries():
 
 
 def test_bad_period_is_an_error_naming_allowed_values():
-    cleaned = ref.clean({"orders": []}, today=TODAY, counted_statuses=COUNTED,
-                        ignored_statuses=IGNORED)
+    cleaned = ref.clean({"orders": []}, today=TODAY, counted_statuses=COUNTED_STATUSES,
+                        ignored_statuses=IGNORED_STATUSES)
     with pytest.raises(ValueError, match="day, week, month, quarter, year"):
         ref.compute_marts(cleaned, period="fortnight")
 
@@ -657,7 +656,7 @@ def test_order_cleaning_rules():
         order(" good4 ", " c ", "2024-05-02", 5, "shipped", refunded_amount=""),
     ]
     cleaned = ref.clean({"orders": raw, "customers": [{"customer_id": "c"}]}, today=today,
-                        counted_statuses=COUNTED, ignored_statuses=IGNORED)
+                        counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES)
     rejected = [(r.raw_key, r.rejection_reason) for r in cleaned.rejected_for("orders")]
     assert sorted(rejected, key=str) == sorted([
         ("  ", "missing_order_id"),
@@ -699,8 +698,8 @@ def test_duplicate_order_whose_latest_version_is_bad():
            order("o2", "c", "2024-01-02", "20", updated_at=None),  # later ordered_at string
            order("o3", "c", "2024-01-01", "10", status="pending"),
            order("o3", "c", "2024-01-01", "10", status="completed")]  # ties: larger text wins
-    cleaned = ref.clean({"orders": raw}, today=TODAY, counted_statuses=COUNTED,
-                        ignored_statuses=IGNORED)
+    cleaned = ref.clean({"orders": raw}, today=TODAY, counted_statuses=COUNTED_STATUSES,
+                        ignored_statuses=IGNORED_STATUSES)
     reasons = sorted((r.raw_key, r.rejection_reason) for r in cleaned.rejected)
     assert reasons == [("o1", "duplicate_order_id"), ("o1", "negative_amount"),
                        ("o2", "duplicate_order_id"), ("o3", "duplicate_order_id")]
@@ -720,8 +719,8 @@ def test_customer_cleaning_rules():
          "first_name": "  "},
         {"customer_id": 42, "created_at": "2024-03-05T10:11:12+02:00"},
     ]
-    cleaned = ref.clean({"customers": raw}, today=TODAY, counted_statuses=COUNTED,
-                        ignored_statuses=IGNORED)
+    cleaned = ref.clean({"customers": raw}, today=TODAY, counted_statuses=COUNTED_STATUSES,
+                        ignored_statuses=IGNORED_STATUSES)
     assert sorted(rejection_reasons(cleaned, "customers").items(), key=str) == sorted([
         (None, "missing_customer_id"), ("d", "duplicate_customer_id"),
         ("badts", "invalid_timestamp"), ("future", "future_timestamp")], key=str)
@@ -750,8 +749,8 @@ def test_nps_cleaning_rules():
         {**good, "response_id": "ok1", "score": "9"},
         {**good, "response_id": "ok2", "score": 9},
     ]
-    cleaned = ref.clean({"nps_responses": raw}, today=TODAY, counted_statuses=COUNTED,
-                        ignored_statuses=IGNORED)
+    cleaned = ref.clean({"nps_responses": raw}, today=TODAY, counted_statuses=COUNTED_STATUSES,
+                        ignored_statuses=IGNORED_STATUSES)
     assert sorted(rejection_reasons(cleaned, "nps_responses").items()) == sorted({
         "": "missing_response_id", "d": "duplicate_response_id",
         "nocust": "missing_customer_id", "badts": "invalid_timestamp",
@@ -772,8 +771,8 @@ def test_marketing_spend_cleaning_rules():
         {"spent_on": date(2024, 1, 2), "channel": "ads", "amount": 5},
         {"spent_on": date(2024, 1, 2), "channel": "ads", "amount": 5},  # same day: two spends
     ]
-    cleaned = ref.clean({"marketing_spend": raw}, today=TODAY, counted_statuses=COUNTED,
-                        ignored_statuses=IGNORED)
+    cleaned = ref.clean({"marketing_spend": raw}, today=TODAY, counted_statuses=COUNTED_STATUSES,
+                        ignored_statuses=IGNORED_STATUSES)
     assert [(r.raw_key, r.rejection_reason) for r in cleaned.rejected] == [
         ("2024-02-30|ads", "invalid_timestamp"), ("2030-01-01|ads", "future_timestamp"),
         ("2024-01-01| ", "missing_channel"), ("2024-01-01|ads", "invalid_amount"),
@@ -804,7 +803,7 @@ def test_nothing_is_lost(seed):
         "marketing_spend": [{"spent_on": rng.choice(shapes), "channel": rng.choice(["x", ""]),
                              "amount": rng.choice(amounts)} for _ in range(20)],
     }
-    cleaned = ref.clean(raw, today=TODAY, counted_statuses=COUNTED, ignored_statuses=IGNORED)
+    cleaned = ref.clean(raw, today=TODAY, counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES)
     for source in ref.SOURCES:
         assert len(cleaned.staged(source)) + len(cleaned.rejected_for(source)) == \
             len(raw[source]), source

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dbt_project_runner import RAW_COLUMNS, build  # noqa: E402
+from dbt_project_runner import build  # noqa: E402
+from raw_schema import RAW_COLUMNS  # noqa: E402
 
 # Only staging, the rejected rows and their data tests: marts are covered elsewhere, and the
 # package's unit tests feed text fixtures through the raw tables' real column types, which the
@@ -394,6 +395,22 @@ def test_rejected_raw_values_contain_the_raw_id(text_build, source):
 def test_rejected_row_ids_are_unique(text_build):
     ids = [r["rejected_row_id"] for r in text_build.table("crm__rejected_rows")]
     assert len(ids) == len(set(ids)) == sum(expected_rejections(s).total() for s in FIXTURE)
+
+
+def test_rejected_row_ids_number_the_rows_of_each_raw_key(text_build):
+    """`<source>:<raw_key>:<n>`: n counts the rejected rows of one raw key in order of reason, then
+    raw values (text compared by code point); a missing key is the empty text."""
+    expected = {}
+    for source in FIXTURE:
+        by_key = {}
+        for (key, reason, values), count in expected_rejections(source).items():
+            by_key.setdefault(key, []).extend([(reason, values)] * count)
+        for key, rows in by_key.items():
+            for n, (reason, values) in enumerate(sorted(rows), start=1):
+                expected[f"{source}:{key or ''}:{n}"] = (source, key, reason, values)
+    actual = {r["rejected_row_id"]: (r["source_table"], r["raw_key"], r["rejection_reason"], r["raw_values"])
+              for r in text_build.table("crm__rejected_rows")}
+    assert actual == expected
 
 
 # --------------------------------------------------------------------------------------

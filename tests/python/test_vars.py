@@ -81,6 +81,26 @@ CASES = {
         {"crm_segments": ["country", "plan; drop table x"]},
         ["Invalid value for var 'crm_segments'", "each name a plain column name", "not plan; drop table x"],
     ),
+    "using_predictions_maybe": (
+        {"crm_using_predictions": "maybe"},
+        ["Invalid value for var 'crm_using_predictions': 'maybe'", "Allowed: true or false"],
+    ),
+    "clv_time_unit_zero": (
+        {"crm_clv_time_unit_days": 0},
+        ["Invalid value for var 'crm_clv_time_unit_days': 0", "a whole number of days from 1 to 365"],
+    ),
+    "clv_horizon_text": (
+        {"crm_clv_horizon_days": "a year"},
+        ["Invalid value for var 'crm_clv_horizon_days': 'a year'", "a whole number of days from 1 to 3650"],
+    ),
+    "clv_discount_rate_percent": (
+        {"crm_clv_annual_discount_rate": 10},
+        ["Invalid value for var 'crm_clv_annual_discount_rate': 10", "a fraction from 0 to 1, e.g. 0.1 for 10% a year"],
+    ),
+    "clv_discount_rate_negative": (
+        {"crm_clv_annual_discount_rate": -0.1},
+        ["Invalid value for var 'crm_clv_annual_discount_rate': -0.1", "a fraction from 0 to 1"],
+    ),
     "status_in_both_lists": (
         {"crm_counted_statuses": ["completed", "paid"], "crm_ignored_statuses": ["paid", "cancelled"]},
         ["Invalid value for var 'crm_ignored_statuses'", "not also in crm_counted_statuses (both list paid)"],

@@ -12,10 +12,13 @@ orders as (
 
 ),
 
+-- Grouped, so the join below is provably one-to-one: readers that do not ask for
+-- has_customer_record can drop it.
 customers as (
 
     select customer_id from {{ ref('base_crm__customers') }}
     where rejection_reason is null
+    group by customer_id
 
 ),
 
@@ -34,9 +37,12 @@ final as (
         orders.net_revenue,
         orders.currency,
         orders.updated_at,
-        -- A semi-join in the select list: readers that do not ask for the flag skip it.
-        orders.customer_id in (select customers.customer_id from customers) as has_customer_record
+        -- A left join, not `in (select ...)` in the select list: PostgreSQL runs that as a
+        -- subplan that rescans every customer per order once they outgrow work_mem.
+        customers.customer_id is not null as has_customer_record
     from orders
+    left join customers
+        on orders.customer_id = customers.customer_id
 
 )
 
