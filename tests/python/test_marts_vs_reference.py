@@ -317,8 +317,7 @@ _COUNTS = {"customers_at_start", "new_customers", "reactivated_customers", "chur
            "cohort_size", "active_customers", "periods_since_acquisition", "value_at_stake_rank",
            "days_since_last_order", "days_until_churn", "spell_number", "spell_orders", "lifetime_orders",
            "recency_score", "frequency_score", "monetary_score", "latest_nps_score", "gap_days", "gaps",
-           "cumulative_gaps", "frequency", "weighted_value_at_stake_rank", "time_unit_days", "horizon_days",
-           "repeat_customers"}
+           "cumulative_gaps", "frequency", "weighted_value_at_stake_rank", "time_unit_days", "horizon_days"}
 EXPECTED_DUCKDB_TYPE = {
     **{c: "DATE" for c in _DATES}, **{c: "BOOLEAN" for c in _FLAGS}, **{c: "VARCHAR" for c in _TEXTS},
     **{c: "TIMESTAMP" for c in _INSTANTS}, **{c: "DECIMAL(38,6)" for c in _MONEY},
