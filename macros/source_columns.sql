@@ -25,7 +25,7 @@
 {% endmacro %}
 
 {% macro get_customers_columns() %}
-    {{ return([
+    {% set columns = [
         {'name': 'customer_id', 'required': true},
         {'name': 'email', 'required': false},
         {'name': 'first_name', 'required': false},
@@ -34,7 +34,19 @@
         {'name': 'acquisition_channel', 'required': false},
         {'name': 'created_at', 'required': false},
         {'name': 'updated_at', 'required': false},
-    ]) }}
+    ] %}
+    {#- A segment (crm_segments) that is not one of the columns above is passed through staging
+        as text under its own name; the raw table must have it. -#}
+    {% set known = columns | map(attribute='name') | list %}
+    {% for name in crm_retention.get_segments() if name not in known %}
+        {% do columns.append({'name': name, 'required': true, 'var': 'crm_segments', 'is_segment': true}) %}
+    {% endfor %}
+    {{ return(columns) }}
+{% endmacro %}
+
+{#- The customer columns crm_segments adds to staging (the segments not in the raw contract). -#}
+{% macro get_customer_segment_columns() %}
+    {{ return(crm_retention.get_customers_columns() | selectattr('is_segment', 'defined') | map(attribute='name') | list) }}
 {% endmacro %}
 
 {% macro get_nps_responses_columns() %}
@@ -169,6 +181,12 @@
             {{ exceptions.raise_compiler_error(
                 "Invalid value for var '" ~ var_name ~ "': key " ~ name ~ " maps to '" ~ raw_name ~ "', but the raw table "
                 ~ relation ~ " has no such column. Its columns: " ~ (present.values() | map(attribute='name') | join(', ')) ~ "."
+            ) }}
+        {% elif spec.get('var') %}
+            {{ exceptions.raise_compiler_error(
+                "The raw table " ~ relation ~ " has no column '" ~ name ~ "', named in the var "
+                ~ spec['var'] ~ " (" ~ (var(spec['var']) | string) ~ "). Remove it from " ~ spec['var']
+                ~ " or use one of the table's columns: " ~ (present.values() | map(attribute='name') | sort | join(', ')) ~ "."
             ) }}
         {% elif spec.get('default') is not none %}
             {% do raw.update({name: "'" ~ spec['default'] ~ "'"}) %}

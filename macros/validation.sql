@@ -242,6 +242,38 @@
     {{ return(value | trim) }}
 {% endmacro %}
 
+{#-
+    The customer attributes to break the numbers down by (the segment marts): a list of column
+    names of the raw customers table, lower case, each a plain identifier, none twice. Empty
+    (the default) leaves the segment marts disabled. Whether the raw table has each column is
+    checked when staging reads it (raw_columns in macros/source_columns.sql).
+-#}
+{% macro get_segments() %}
+    {% set value = var('crm_segments', []) %}
+    {% set allowed = 'a list of column names of the raw customers table, e.g. [acquisition_channel, country], or [] for no segment marts' %}
+    {% if value is none %}
+        {{ return([]) }}
+    {% endif %}
+    {% if value is string or value is mapping or value is not iterable %}
+        {{ crm_retention._crm_var_error('crm_segments', value, allowed) }}
+    {% endif %}
+    {% set segments = [] %}
+    {% for item in value %}
+        {% set name = item | string | trim | lower %}
+        {% if item is not string or not modules.re.fullmatch('[a-z_][a-z0-9_]*', name) %}
+            {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ '; each name a plain column name (letters, digits, _), not ' ~ item) }}
+        {% endif %}
+        {% if name in segments %}
+            {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ '; each name once (' ~ name ~ ' is repeated)') }}
+        {% endif %}
+        {% if name in ['customer_id', 'updated_at', 'created_at'] %}
+            {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ '; ' ~ name ~ ' identifies or dates a record and is not an attribute') }}
+        {% endif %}
+        {% do segments.append(name) %}
+    {% endfor %}
+    {{ return(segments) }}
+{% endmacro %}
+
 {#- A source-freshness threshold in hours, or none (the default) for no check. -#}
 {% macro get_freshness_hours(name) %}
     {% set value = var(name, none) %}
@@ -297,6 +329,7 @@
     {% do crm_retention.get_incremental_lookback_days() %}
     {% do crm_retention.get_flag('crm_using_semantic_layer', false) %}
     {% do crm_retention.get_flag('crm_using_semantic_layer_time_spine', true) %}
+    {% do crm_retention.get_segments() %}
     {% do crm_retention.get_freshness_hours('crm_freshness_warn_after_hours') %}
     {% do crm_retention.get_freshness_hours('crm_freshness_error_after_hours') %}
     {% do crm_retention.get_flag('crm_using_predictions', true) %}

@@ -34,6 +34,9 @@ final as (
         last_name,
         country,
         acquisition_channel,
+        {%- for name in crm_retention.get_customer_segment_columns() %}
+        {{ name }},
+        {%- endfor %}
         created_at,
         true as has_customer_record
     from customers
@@ -47,6 +50,9 @@ final as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         cast(null as {{ dbt.type_string() }}) as country,
         cast(null as {{ dbt.type_string() }}) as acquisition_channel,
+        {%- for name in crm_retention.get_customer_segment_columns() %}
+        cast(null as {{ dbt.type_string() }}) as {{ name }},
+        {%- endfor %}
         cast(null as {{ dbt.type_timestamp() }}) as created_at,
         false as has_customer_record
     from guests

@@ -36,12 +36,13 @@ filled as (
         spine.period_start,
         spine.period_end,
         spine.is_complete_period,
-        coalesce(period_orders.orders, 0) as orders,
-        coalesce(period_orders.revenue, 0) as revenue,
-        coalesce(period_orders.new_customer_orders, 0) as new_customer_orders,
-        coalesce(period_orders.new_customer_revenue, 0) as new_customer_revenue,
-        coalesce(period_orders.orders - period_orders.new_customer_orders, 0) as returning_customer_orders,
-        coalesce(period_orders.revenue - period_orders.new_customer_revenue, 0) as returning_customer_revenue
+        cast(coalesce(period_orders.orders, 0) as {{ dbt.type_bigint() }}) as orders,
+        cast(coalesce(period_orders.revenue, 0) as {{ crm_retention.type_money() }}) as revenue,
+        cast(coalesce(period_orders.new_customer_orders, 0) as {{ dbt.type_bigint() }}) as new_customer_orders,
+        cast(coalesce(period_orders.new_customer_revenue, 0) as {{ crm_retention.type_money() }}) as new_customer_revenue,
+        cast(coalesce(period_orders.orders - period_orders.new_customer_orders, 0) as {{ dbt.type_bigint() }}) as returning_customer_orders,
+        cast(coalesce(period_orders.revenue - period_orders.new_customer_revenue, 0) as {{ crm_retention.type_money() }})
+            as returning_customer_revenue
     from spine
     left join period_orders
         on spine.period_start = period_orders.period_start

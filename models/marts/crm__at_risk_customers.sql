@@ -80,7 +80,8 @@ at_risk as (
 final as (
 
     select
-        row_number() over (order by at_risk.net_revenue desc, at_risk.customer_id) as value_at_stake_rank,
+        cast(row_number() over (order by at_risk.net_revenue desc, at_risk.customer_id) as {{ dbt.type_bigint() }})
+            as value_at_stake_rank,
         at_risk.customer_id,
         customers.email,
         customers.first_name,
@@ -90,24 +91,24 @@ final as (
         customers.has_customer_record,
         at_risk.cohort_period,
         at_risk.last_order_date,
-        at_risk.days_since_last_order,
-        {{ window_days }} - at_risk.days_since_last_order as days_until_churn,
-        at_risk.orders,
-        at_risk.net_revenue as value_at_stake,
+        cast(at_risk.days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
+        cast({{ window_days }} - at_risk.days_since_last_order as {{ dbt.type_bigint() }}) as days_until_churn,
+        cast(at_risk.orders as {{ dbt.type_bigint() }}) as orders,
+        cast(at_risk.net_revenue as {{ crm_retention.type_money() }}) as value_at_stake,
         {{ crm_retention.safe_divide('at_risk.net_revenue', 'at_risk.orders') }} as aov,
         rfm_scores.rfm_score,
         rfm_scores.rfm_segment,
         {% if using_nps -%}
-        latest_nps.latest_nps_score,
+        cast(latest_nps.latest_nps_score as {{ dbt.type_bigint() }}) as latest_nps_score,
         {%- else -%}
-        cast(null as {{ dbt.type_int() }}) as latest_nps_score,
+        cast(null as {{ dbt.type_bigint() }}) as latest_nps_score,
         {%- endif %}
-        at_risk.p_alive,
-        at_risk.net_revenue * at_risk.p_alive as weighted_value_at_stake,
-        case
+        cast(at_risk.p_alive as {{ crm_retention.type_rate() }}) as p_alive,
+        cast(at_risk.net_revenue * at_risk.p_alive as {{ crm_retention.type_rate() }}) as weighted_value_at_stake,
+        cast(case
             when at_risk.p_alive is not null
                 then row_number() over (order by at_risk.net_revenue * at_risk.p_alive desc, at_risk.customer_id)
-        end as weighted_value_at_stake_rank
+        end as {{ dbt.type_bigint() }}) as weighted_value_at_stake_rank
     from at_risk
     inner join customers
         on at_risk.customer_id = customers.customer_id

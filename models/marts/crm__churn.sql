@@ -23,13 +23,13 @@ final as (
         customer_id,
         spell_ends_on as churned_on,
         {{ crm_retention.period_start('spell_ends_on') }} as period_start,
-        spell_number,
+        cast(spell_number as {{ dbt.type_bigint() }}) as spell_number,
         spell_started_on,
         last_order_date,
-        spell_orders,
-        spell_revenue,
-        lifetime_orders,
-        lifetime_revenue
+        cast(spell_orders as {{ dbt.type_bigint() }}) as spell_orders,
+        cast(spell_revenue as {{ crm_retention.type_money() }}) as spell_revenue,
+        cast(lifetime_orders as {{ dbt.type_bigint() }}) as lifetime_orders,
+        cast(lifetime_revenue as {{ crm_retention.type_money() }}) as lifetime_revenue
     from spells
 
 )

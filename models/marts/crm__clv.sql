@@ -94,7 +94,7 @@ final as (
         acquired.customer_id,
         acquired.cohort_period,
         acquired.acquisition_channel,
-        acquired.historical_clv,
+        cast(acquired.historical_clv as {{ crm_retention.type_money() }}) as historical_clv,
         {% if using_spend -%}
         -- A share of spend is a ratio: kept as a float, like every other ratio, so no engine rounds it.
         acquisition_costs.acquisition_cost,
@@ -103,10 +103,10 @@ final as (
         cast(null as {{ crm_retention.type_rate() }}) as acquisition_cost,
         cast(null as {{ crm_retention.type_rate() }}) as net_clv,
         {%- endif %}
-        summaries.frequency,
-        summaries.recency,
-        summaries.customer_age,
-        summaries.repeat_order_value,
+        cast(summaries.frequency as {{ dbt.type_bigint() }}) as frequency,
+        cast(summaries.recency as {{ crm_retention.type_rate() }}) as recency,
+        cast(summaries.customer_age as {{ crm_retention.type_rate() }}) as customer_age,
+        cast(summaries.repeat_order_value as {{ crm_retention.type_rate() }}) as repeat_order_value,
         {% if predictions.enabled -%}
         cast(predictions.p_alive as {{ crm_retention.type_rate() }}) as p_alive,
         cast(predictions.expected_purchases as {{ crm_retention.type_rate() }}) as expected_purchases,

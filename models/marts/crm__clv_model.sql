@@ -42,8 +42,8 @@ final as (
 
     select
         as_of.as_of_date,
-        {{ crm_retention.get_clv_time_unit_days() }} as time_unit_days,
-        {{ crm_retention.get_clv_horizon_days() }} as horizon_days,
+        cast({{ crm_retention.get_clv_time_unit_days() }} as {{ dbt.type_bigint() }}) as time_unit_days,
+        cast({{ crm_retention.get_clv_horizon_days() }} as {{ dbt.type_bigint() }}) as horizon_days,
         customers.customers,
         customers.repeat_customers,
         {% for column in [
@@ -57,7 +57,7 @@ final as (
         {%- endif %}
         {% endfor -%}
         {% if predictions.enabled -%}
-        fit.is_converged
+        cast(fit.is_converged as {{ dbt.type_boolean() }}) as is_converged
         {%- else -%}
         cast(null as {{ dbt.type_boolean() }}) as is_converged
         {%- endif %}

@@ -43,10 +43,10 @@ final as (
         spine.period_start,
         spine.period_end,
         spine.is_complete_period,
-        coalesce(period_responses.responses, 0) as responses,
-        coalesce(period_responses.promoters, 0) as promoters,
-        coalesce(period_responses.passives, 0) as passives,
-        coalesce(period_responses.detractors, 0) as detractors,
+        cast(coalesce(period_responses.responses, 0) as {{ dbt.type_bigint() }}) as responses,
+        cast(coalesce(period_responses.promoters, 0) as {{ dbt.type_bigint() }}) as promoters,
+        cast(coalesce(period_responses.passives, 0) as {{ dbt.type_bigint() }}) as passives,
+        cast(coalesce(period_responses.detractors, 0) as {{ dbt.type_bigint() }}) as detractors,
         100 * {{ crm_retention.safe_divide(
             'period_responses.promoters - period_responses.detractors', 'period_responses.responses'
         ) }} as nps

@@ -57,7 +57,7 @@ cumulative as (
 final as (
 
     select
-        gap_days,
+        cast(gap_days as {{ dbt.type_bigint() }}) as gap_days,
         cast(gaps as {{ dbt.type_bigint() }}) as gaps,
         cast(cumulative_gaps as {{ dbt.type_bigint() }}) as cumulative_gaps,
         {{ crm_retention.safe_divide('cumulative_gaps', 'total_gaps') }} as cumulative_share,

@@ -34,12 +34,12 @@ final as (
         spine.period_start,
         spine.period_end,
         spine.is_complete_period,
-        coalesce(period_customers.customers, 0) as customers,
-        coalesce(period_customers.orders, 0) as orders,
-        coalesce(period_customers.repeat_customers, 0) as repeat_customers,
+        cast(coalesce(period_customers.customers, 0) as {{ dbt.type_bigint() }}) as customers,
+        cast(coalesce(period_customers.orders, 0) as {{ dbt.type_bigint() }}) as orders,
+        cast(coalesce(period_customers.repeat_customers, 0) as {{ dbt.type_bigint() }}) as repeat_customers,
         {{ crm_retention.safe_divide('period_customers.repeat_customers', 'period_customers.customers') }}
             as repeat_customer_rate,
-        coalesce(period_customers.returning_customers, 0) as returning_customers,
+        cast(coalesce(period_customers.returning_customers, 0) as {{ dbt.type_bigint() }}) as returning_customers,
         {{ crm_retention.safe_divide('period_customers.returning_customers', 'period_customers.customers') }}
             as returning_customer_rate,
         {{ crm_retention.safe_divide('period_customers.orders', 'period_customers.customers') }}

@@ -21,8 +21,8 @@ final as (
         as_of.as_of_date,
         as_of.first_order_date,
         cast('{{ period }}' as {{ dbt.type_string() }}) as period_grain,
-        cast({{ window_days }} as {{ dbt.type_int() }}) as churn_window_days,
-        cast({{ at_risk_days }} as {{ dbt.type_int() }}) as at_risk_days
+        cast({{ window_days }} as {{ dbt.type_bigint() }}) as churn_window_days,
+        cast({{ at_risk_days }} as {{ dbt.type_bigint() }}) as at_risk_days
     from as_of
 
 )

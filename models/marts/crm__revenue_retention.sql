@@ -95,13 +95,13 @@ filled as (
         spine.period_start,
         spine.period_end,
         spine.is_complete_period,
-        coalesce(period_movements.starting_revenue, 0) as starting_revenue,
-        coalesce(period_movements.new_revenue, 0) as new_revenue,
-        coalesce(period_movements.reactivated_revenue, 0) as reactivated_revenue,
-        coalesce(period_movements.expansion_revenue, 0) as expansion_revenue,
-        coalesce(period_movements.contraction_revenue, 0) as contraction_revenue,
-        coalesce(period_movements.churned_revenue, 0) as churned_revenue,
-        coalesce(period_movements.ending_revenue, 0) as ending_revenue
+        cast(coalesce(period_movements.starting_revenue, 0) as {{ crm_retention.type_money() }}) as starting_revenue,
+        cast(coalesce(period_movements.new_revenue, 0) as {{ crm_retention.type_money() }}) as new_revenue,
+        cast(coalesce(period_movements.reactivated_revenue, 0) as {{ crm_retention.type_money() }}) as reactivated_revenue,
+        cast(coalesce(period_movements.expansion_revenue, 0) as {{ crm_retention.type_money() }}) as expansion_revenue,
+        cast(coalesce(period_movements.contraction_revenue, 0) as {{ crm_retention.type_money() }}) as contraction_revenue,
+        cast(coalesce(period_movements.churned_revenue, 0) as {{ crm_retention.type_money() }}) as churned_revenue,
+        cast(coalesce(period_movements.ending_revenue, 0) as {{ crm_retention.type_money() }}) as ending_revenue
     from spine
     left join period_movements
         on spine.period_start = period_movements.period_start

@@ -42,10 +42,10 @@ final as (
         cast(segments.customers as {{ dbt.type_bigint() }}) as customers,
         {{ crm_retention.safe_divide('segments.customers', 'totals.customers') }} as share_of_customers,
         cast(segments.orders as {{ dbt.type_bigint() }}) as orders,
-        segments.net_revenue,
+        cast(segments.net_revenue as {{ crm_retention.type_money() }}) as net_revenue,
         {{ crm_retention.safe_divide('segments.net_revenue', 'totals.net_revenue') }} as share_of_revenue,
         {{ crm_retention.safe_divide('segments.net_revenue', 'segments.customers') }} as net_revenue_per_customer,
-        segments.mean_days_since_last_order
+        cast(segments.mean_days_since_last_order as {{ crm_retention.type_rate() }}) as mean_days_since_last_order
     from segments
     cross join totals
 

@@ -4,8 +4,10 @@ Each engine gets the same two commands as `make demo` (seed, then build without 
 own target, log folder and working directory under one scratch directory, so nothing is written
 into the repository and no other build in the tree is disturbed. Then every model named crm__*
 or stg_crm__* is read from each engine and compared with DuckDB, row by row, matched on the
-model's key. Exits 1 on any difference, printing the model, the row's key and the column with
-both values.
+model's key, and every mart's column types are compared with DuckDB's, after translating each
+engine's names for the same type (a type a dashboard sees: bigint, decimal(38,6), double, string,
+date, boolean, timestamp). Exits 1 on any difference, printing the model, the row's key and the
+column with both values.
 
 Run it through `make test-engines` (scripts/engines/engines.sh test), which installs the adapters
 and starts a throw-away PostgreSQL cluster first. Usage:
@@ -34,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 project_dir = ROOT
 BIN = Path(sys.executable).parent
-DEMO_VARS = "{crm_using_demo_data: true, crm_reporting_currency: USD}"
+DEMO_VARS = "{crm_using_demo_data: true, crm_reporting_currency: USD, crm_segments: [acquisition_channel, country]}"
 REFERENCE = "duckdb"
 ENGINES = ("duckdb", "postgres", "spark")
 COMPARED_PREFIXES = ("crm__", "stg_crm__")
@@ -92,6 +94,8 @@ class Engine:
     ok: bool = False
     failure: str = ""
     tables: dict[str, tuple[list[str], list[tuple]]] = field(default_factory=dict)
+    # Column name -> the engine's own type name, for the marts (crm__*).
+    types: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def target_path(self) -> Path:
@@ -219,6 +223,12 @@ def read_duckdb(engine: Engine, models: dict[str, dict]) -> None:
         for name, node in models.items():
             cursor = con.execute(f'select * from "{node["schema"]}"."{node["alias"]}"')
             engine.tables[name] = ([d[0].lower() for d in cursor.description], cursor.fetchall())
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns"
+                " where table_schema = ? and table_name = ?",
+                [node["schema"], node["alias"]],
+            ).fetchall()
+            engine.types[name] = {column.lower(): data_type for column, data_type in columns}
     finally:
         con.close()
 
@@ -230,6 +240,15 @@ def read_postgres(engine: Engine, models: dict[str, dict]) -> None:
             for name, node in models.items():
                 cursor.execute(f'select * from "{node["schema"]}"."{node["alias"]}"')
                 engine.tables[name] = ([d[0].lower() for d in cursor.description], cursor.fetchall())
+                cursor.execute(
+                    "select column_name, data_type, numeric_precision, numeric_scale"
+                    " from information_schema.columns where table_schema = %s and table_name = %s",
+                    (node["schema"], node["alias"]),
+                )
+                engine.types[name] = {
+                    column.lower(): f"{data_type}({precision},{scale})" if data_type == "numeric" else data_type
+                    for column, data_type, precision, scale in cursor.fetchall()
+                }
     finally:
         con.close()
 
@@ -247,7 +266,9 @@ def read_spark(engine: Engine, models: dict[str, dict]) -> None:
     if result.returncode != 0:
         raise RuntimeError(f"reading Spark tables failed:\n{result.stderr[-4000:]}")
     with output.open("rb") as handle:
-        engine.tables.update(pickle.load(handle))
+        tables, types = pickle.load(handle)
+    engine.tables.update(tables)
+    engine.types.update(types)
 
 
 def spark_reader_main(request_path: str, output_path: str) -> None:
@@ -261,13 +282,14 @@ def spark_reader_main(request_path: str, output_path: str) -> None:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    tables = {}
+    tables, types = {}, {}
     for name, relation in json.loads(Path(request_path).read_text()).items():
         frame = spark.table(relation)
         tables[name] = ([column.lower() for column in frame.columns], [tuple(row) for row in frame.collect()])
+        types[name] = {column.lower(): data_type for column, data_type in frame.dtypes}
     spark.stop()
     with open(output_path, "wb") as handle:
-        pickle.dump(tables, handle)
+        pickle.dump((tables, types), handle)
 
 
 READERS = {"duckdb": read_duckdb, "postgres": read_postgres, "spark": read_spark}
@@ -310,6 +332,36 @@ def values_differ(expected, actual) -> bool:
     if type(expected) is not type(actual):
         return True
     return expected != actual
+
+
+# Each engine's names for the types the marts' contracts declare, in one spelling.
+TYPE_SYNONYMS = {
+    "int8": "bigint",
+    "double precision": "double",
+    "float8": "double",
+    "numeric": "decimal",
+    "character varying": "string",
+    "varchar": "string",
+    "text": "string",
+    "timestamp without time zone": "timestamp",
+    "bool": "boolean",
+}
+
+
+def canonical_type(name: str) -> str:
+    """`NUMERIC(38, 6)` and `decimal(38,6)` alike: lower case, no spaces, synonyms unified."""
+    name = name.lower().strip()
+    base, _, arguments = name.partition("(")
+    base = TYPE_SYNONYMS.get(base.strip(), base.strip())
+    return f"{base}({arguments.replace(' ', '')}" if arguments else base
+
+
+def compare_types(reference_types: dict[str, str], engine_types: dict[str, str]) -> list[str]:
+    return [
+        f"column {column}: type {REFERENCE} {reference_type} vs {engine_types.get(column)}"
+        for column, reference_type in sorted(reference_types.items())
+        if canonical_type(reference_type) != canonical_type(engine_types.get(column) or "missing")
+    ]
 
 
 def show(value) -> str:
@@ -453,6 +505,8 @@ def compare(engines: list[Engine]) -> int:
                 null_columns = PREDICTION_COLUMNS.get(name, set()) if engine.name != REFERENCE else set()
                 differences = compare_table(name, keys.get(name), reference.tables[name], engine.tables[name], notes,
                                             null_columns)
+                if name.startswith("crm__"):
+                    differences += compare_types(reference.types[name], engine.types.get(name, {}))
                 for note in notes:
                     print(f"note {engine.name} {note}")
             if differences:

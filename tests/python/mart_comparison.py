@@ -27,7 +27,13 @@ MART_KEYS = {
     "crm__customers": ["customer_id"],
     "crm__kpis": ["period_start"],
     "crm__at_risk_customers": ["customer_id"],
+    "crm__retention_by_segment": ["period_start", "segment_name", "segment_value"],
+    "crm__cohort_retention_by_segment": ["segment_name", "segment_value", "cohort_period",
+                                         "periods_since_acquisition"],
+    "crm__kpis_by_segment": ["period_start", "segment_name", "segment_value"],
 }
+# The segments the demo builds are compared with (crm_segments).
+DEMO_SEGMENTS = ["acquisition_channel", "country"]
 TOLERANCE = 1e-9
 
 
@@ -45,10 +51,13 @@ def read_demo_raw() -> dict[str, list[dict]]:
 
 
 def expected_marts(raw: dict, *, period: str, as_of: date | None = None, window: int = 90,
-                   at_risk: int = 60) -> dict[str, list[dict]]:
+                   at_risk: int = 60, segments: list[str] | None = None) -> dict[str, list[dict]]:
     cleaned = ref.clean(raw, today=today_utc(), counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES,
                         reporting_currency="USD")
     marts = ref.compute_marts(cleaned, period=period, as_of=as_of, churn_window_days=window, at_risk_days=at_risk)
+    if segments:
+        marts.update(ref.compute_segment_marts(cleaned, segments, period=period, as_of=as_of,
+                                               churn_window_days=window, at_risk_days=at_risk))
     marts["crm__at_risk_customers"] = at_risk_rows(marts["crm__customers"], window)
     marts["_cleaned"] = cleaned
     return marts

@@ -115,6 +115,18 @@ MART_COLUMNS: dict[str, list[str]] = {
     "crm__rejected_rows": ["source_table", "raw_key", "rejection_reason", "raw_values"],
 }
 
+# The segment marts (crm_segments): the same columns, restricted to one value's customers.
+_SEGMENT_COLUMNS = ["segment_name", "segment_value"]
+SEGMENT_MART_COLUMNS: dict[str, list[str]] = {
+    "crm__retention_by_segment": _PERIOD_COLUMNS + _SEGMENT_COLUMNS + _RETENTION_COLUMNS,
+    "crm__cohort_retention_by_segment": (
+        MART_COLUMNS["crm__cohort_retention"][:4] + _SEGMENT_COLUMNS
+        + MART_COLUMNS["crm__cohort_retention"][4:]),
+    "crm__kpis_by_segment": _PERIOD_COLUMNS + _SEGMENT_COLUMNS + _RETENTION_COLUMNS + [
+        "orders", "revenue", "aov", "repeat_customer_rate", "purchase_frequency"],
+}
+UNKNOWN_SEGMENT = "unknown"
+
 ZERO = Decimal(0)
 
 
@@ -1281,6 +1293,72 @@ def kpi_rows(retention: list[dict], aov: list[dict], repeat: list[dict],
                                        ret["churned_customers"]),
         })
     return rows
+
+
+# --------------------------------------------------------------------------------------
+# Segment marts (README, crm_segments)
+# --------------------------------------------------------------------------------------
+
+def segment_values(cleaned: Cleaned, segment: str) -> dict[str, str]:
+    """Each customer's value of one attribute: every staged customer and every guest with a
+    staged order; the staged record's value, 'unknown' when null or without a record."""
+    profiles = {c["customer_id"]: c for c in cleaned.customers}
+    ids = set(profiles) | {o["customer_id"] for o in cleaned.orders}
+    values = {}
+    for cid in ids:
+        value = profiles.get(cid, {}).get(segment)
+        values[cid] = UNKNOWN_SEGMENT if value is None else str(value)
+    return values
+
+
+def _restricted(m: _Model, customers: set[str]) -> _Model:
+    """The same build (spine, as-of date, window) seeing only some customers' orders."""
+    return _Model(
+        m.period, m.as_of, m.window_days, m.at_risk_days,
+        [o for o in m.orders if o["customer_id"] in customers],
+        {c: sp for c, sp in m.spells.items() if c in customers},
+        m.spine,
+        {c: d for c, d in m.first_order_date.items() if c in customers},
+        {c: d for c, d in m.last_order_date.items() if c in customers},
+    )
+
+
+def compute_segment_marts(cleaned: Cleaned, segments: list[str], *, period: str = "month",
+                          as_of: date | None = None, churn_window_days: int = 90,
+                          at_risk_days: int = 60) -> dict[str, list[dict[str, Any]]]:
+    """Each segment mart: every metric computed on the customers of one value, for each
+    segment name and each value any customer has."""
+    validate_period(period)
+    m = _build_model(cleaned, period, as_of, churn_window_days, at_risk_days)
+    marts: dict[str, list[dict[str, Any]]] = {name: [] for name in SEGMENT_MART_COLUMNS}
+    for segment in segments:
+        values = segment_values(cleaned, segment)
+        for value in sorted(set(values.values())):
+            sub = _restricted(m, {c for c, v in values.items() if v == value})
+            key = {"segment_name": segment, "segment_value": value}
+            retention = retention_rows(sub)
+            for row in retention:
+                marts["crm__retention_by_segment"].append(
+                    {**{c: row[c] for c in _PERIOD_COLUMNS}, **key,
+                     **{c: row[c] for c in _RETENTION_COLUMNS}})
+            for row in cohort_rows(sub):
+                columns = list(row)
+                marts["crm__cohort_retention_by_segment"].append(
+                    {**{c: row[c] for c in columns[:4]}, **key, **{c: row[c] for c in columns[4:]}})
+            for ret, a, rep in zip(retention, aov_rows(sub), repeat_rate_rows(sub)):
+                marts["crm__kpis_by_segment"].append({
+                    **{c: ret[c] for c in _PERIOD_COLUMNS}, **key,
+                    **{c: ret[c] for c in _RETENTION_COLUMNS},
+                    "orders": a["orders"],
+                    "revenue": a["revenue"],
+                    "aov": a["aov"],
+                    "repeat_customer_rate": rep["repeat_customer_rate"],
+                    "purchase_frequency": rep["purchase_frequency"],
+                })
+    for name, rows in marts.items():
+        for row in rows:
+            assert list(row) == SEGMENT_MART_COLUMNS[name], (name, list(row))
+    return marts
 
 
 # --------------------------------------------------------------------------------------

@@ -152,6 +152,31 @@ def test_host_settings_reach_the_marts(host):
     assert query(db_path, "select churned_on from main.crm__churn where customer_id = 'c02'") == [(date(2024, 3, 3),)]
 
 
+def test_host_segments_by_its_own_column(host):
+    """crm_segments: [acquisition_channel, plan]; plan is a raw column beyond the contract, passed
+    through staging as trimmed text, case kept ('Gold ' is 'Gold'); c02's blank plan and the
+    guests fall in unknown."""
+    db_path, _ = host
+    plan_values = {value for (value,) in query(db_path, """
+        select distinct segment_value from main.crm__retention_by_segment where segment_name = 'plan'
+    """)}
+    assert plan_values == {"Gold", "gold", "silver", "unknown"}
+    # New customers over the whole spine per plan = customers of that plan with a counted order.
+    by_plan = dict(query(db_path, """
+        select segment_value, sum(new_customers) from main.crm__retention_by_segment
+        where segment_name = 'plan' group by 1
+    """))
+    expected = dict(query(db_path, """
+        select coalesce(staged.plan, 'unknown'), count(*)
+        from main.crm__customers as customers
+        left join main.stg_crm__customers as staged on customers.customer_id = staged.customer_id
+        where customers.orders > 0
+        group by 1
+    """))
+    assert {k: v for k, v in by_plan.items() if v} == expected
+    assert query(db_path, "select count(*) from main.crm__kpis_by_segment where segment_name = 'acquisition_channel'")[0][0] > 0
+
+
 def test_source_freshness_reads_the_hosts_typed_timestamps(host):
     """`dbt source freshness` on the host's typed raw tables: each checked source's newest
     timestamp, the year-2999 rows (future_timestamp in staging) left out, as read from the seeds."""

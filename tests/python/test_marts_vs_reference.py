@@ -14,7 +14,9 @@ import pytest
 import reference as ref
 from clv_reference import check_predictions, purchase_summaries
 from dbt_project_runner import build
-from mart_comparison import MART_KEYS, compare_build, compare_rows, expected_marts, read_demo_raw, small_dataset
+from mart_comparison import (
+    DEMO_SEGMENTS, MART_KEYS, compare_build, compare_rows, expected_marts, read_demo_raw, small_dataset,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +27,15 @@ def demo_raw():
 @pytest.fixture(scope="module")
 def demo_month(tmp_path_factory, demo_raw):
     # The one full `dbt build` of the demo here with the package's own unit tests and the data
-    # tests that hold by construction (crm_run_self_tests): everything must pass.
-    return build(tmp_path_factory.mktemp("demo_month"), demo_raw, {"crm_period": "month", "crm_run_self_tests": True})
+    # tests that hold by construction (crm_run_self_tests): everything must pass. With segments, so
+    # the segment marts and their singular test are built and checked too.
+    return build(tmp_path_factory.mktemp("demo_month"), demo_raw,
+                 {"crm_period": "month", "crm_run_self_tests": True, "crm_segments": DEMO_SEGMENTS})
 
 
 @pytest.fixture(scope="module")
 def demo_month_expected(demo_raw):
-    return expected_marts(demo_raw, period="month")
+    return expected_marts(demo_raw, period="month", segments=DEMO_SEGMENTS)
 
 
 def assert_no_problems(problems: list[str]) -> None:
@@ -244,3 +248,96 @@ def test_optional_sources_switched_off(tmp_path, switched_off):
     expected = expected_marts({"nps_responses": [], "marketing_spend": [], **raw}, period="month")
     marts = [m for m in MART_KEYS if not (m == "crm__nps" and "nps_responses" in switched_off)]
     assert_no_problems(compare_build(built, expected, marts))
+
+
+def test_segment_values_add_up_to_the_whole(demo_month):
+    """For every period and segment name, the values' S, N, R, C, E, orders and revenue sum to
+    the unsegmented marts; and for every cohort cell, its sizes, actives, orders and revenue."""
+    kpis = {r["period_start"]: r for r in demo_month.table("crm__kpis")}
+    sums: dict = {}
+    for row in demo_month.table("crm__kpis_by_segment"):
+        total = sums.setdefault((row["period_start"], row["segment_name"]), {})
+        for column in ["customers_at_start", "new_customers", "reactivated_customers", "churned_customers",
+                       "customers_at_end", "retained_customers", "orders", "revenue"]:
+            total[column] = total.get(column, 0) + row[column]
+    assert {name for _, name in sums} == set(DEMO_SEGMENTS)
+    assert len(sums) == len(kpis) * len(DEMO_SEGMENTS)
+    for (period, name), total in sums.items():
+        for column, value in total.items():
+            assert value == kpis[period][column], (period, name, column, value, kpis[period][column])
+    cells = {(r["cohort_period"], r["periods_since_acquisition"]): r for r in demo_month.table("crm__cohort_retention")}
+    cell_sums: dict = {}
+    for row in demo_month.table("crm__cohort_retention_by_segment"):
+        key = (row["cohort_period"], row["periods_since_acquisition"], row["segment_name"])
+        total = cell_sums.setdefault(key, {})
+        for column in ["cohort_size", "active_customers", "orders", "revenue"]:
+            total[column] = total.get(column, 0) + row[column]
+    assert len(cell_sums) == len(cells) * len(DEMO_SEGMENTS)
+    for (cohort, k, name), total in cell_sums.items():
+        for column, value in total.items():
+            assert value == cells[(cohort, k)][column], (cohort, k, name, column)
+
+
+def test_segment_values_include_unknown_for_guests_and_nulls(demo_month):
+    values = demo_month.rows(
+        "select segment_name, segment_value, sum(new_customers) as new_customers"
+        " from main.crm__retention_by_segment group by 1, 2"
+    )
+    unknown = {r["segment_name"]: r["new_customers"] for r in values if r["segment_value"] == "unknown"}
+    guests = demo_month.scalar(
+        "select count(*) from main.crm__customers where not has_customer_record and orders > 0"
+    )
+    assert guests > 0
+    # Every guest with a counted order was new once, and falls in unknown under every name.
+    assert all(unknown[name] >= guests for name in DEMO_SEGMENTS)
+
+
+# The type of every mart column on DuckDB, written from the contract of README / definitions.md
+# (whole numbers bigint, money decimal(38,6), rates double), not read from the models' YAML.
+_DATES = {"period_start", "period_end", "cohort_period", "first_order_date", "last_order_date", "churned_on",
+          "spell_started_on", "as_of_date"}
+_FLAGS = {"is_complete_period", "has_customer_record", "is_active", "is_at_risk", "is_reactivation", "is_converged"}
+_TEXTS = {"customer_id", "email", "first_name", "last_name", "country", "acquisition_channel", "lifecycle_status",
+          "rfm_score", "rfm_segment", "rejected_row_id", "source_table", "raw_key", "rejection_reason", "raw_values",
+          "segment_name", "segment_value"}
+_INSTANTS = {"created_at", "latest_nps_responded_at"}
+_MONEY = {"revenue", "new_customer_revenue", "returning_customer_revenue", "spell_revenue", "lifetime_revenue",
+          "historical_clv", "net_revenue", "value_at_stake", "starting_revenue", "new_revenue", "reactivated_revenue",
+          "expansion_revenue", "contraction_revenue", "churned_revenue", "ending_revenue"}
+_RATES = {"aov", "new_customer_aov", "returning_customer_aov", "retention_rate", "churn_rate", "survival_rate",
+          "repeat_customer_rate", "returning_customer_rate", "purchase_frequency", "gross_revenue_retention",
+          "net_revenue_retention", "revenue_churn_rate", "nps", "formula_clv", "acquisition_cost", "net_clv",
+          "cumulative_revenue_per_customer", "cumulative_share", "recency", "customer_age", "repeat_order_value",
+          "p_alive", "expected_purchases", "expected_order_value", "predicted_clv", "weighted_value_at_stake",
+          "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_log_likelihood", "gg_p", "gg_q", "gg_gamma",
+          "gg_log_likelihood"}
+_COUNTS = {"customers_at_start", "new_customers", "reactivated_customers", "churned_customers", "customers_at_end",
+           "retained_customers", "orders", "new_customer_orders", "returning_customer_orders", "customers",
+           "repeat_customers", "returning_customers", "responses", "promoters", "passives", "detractors",
+           "cohort_size", "active_customers", "periods_since_acquisition", "value_at_stake_rank",
+           "days_since_last_order", "days_until_churn", "spell_number", "spell_orders", "lifetime_orders",
+           "recency_score", "frequency_score", "monetary_score", "latest_nps_score", "gap_days", "gaps",
+           "cumulative_gaps", "frequency", "weighted_value_at_stake_rank", "time_unit_days", "horizon_days"}
+EXPECTED_DUCKDB_TYPE = {
+    **{c: "DATE" for c in _DATES}, **{c: "BOOLEAN" for c in _FLAGS}, **{c: "VARCHAR" for c in _TEXTS},
+    **{c: "TIMESTAMP" for c in _INSTANTS}, **{c: "DECIMAL(38,6)" for c in _MONEY},
+    **{c: "DOUBLE" for c in _RATES}, **{c: "BIGINT" for c in _COUNTS},
+}
+PUBLIC_MARTS = {"crm__retention", "crm__cohort_retention", "crm__churn", "crm__repeat_rate", "crm__aov",
+                "crm__revenue_retention", "crm__nps", "crm__clv", "crm__customers", "crm__at_risk_customers",
+                "crm__kpis", "crm__rejected_rows", "crm__order_gaps", "crm__clv_model", "crm__retention_by_segment",
+                "crm__cohort_retention_by_segment", "crm__kpis_by_segment"}
+
+
+def test_every_mart_column_has_its_stable_type(demo_month):
+    columns = demo_month.rows(
+        "select table_name, column_name, data_type from information_schema.columns"
+        " where table_schema = 'main' and table_name like 'crm\\_\\_%' escape '\\'"
+    )
+    assert {c["table_name"] for c in columns} == PUBLIC_MARTS
+    wrong = [
+        f"{c['table_name']}.{c['column_name']}: {c['data_type']}, expected {EXPECTED_DUCKDB_TYPE.get(c['column_name'])}"
+        for c in columns
+        if c["data_type"] != EXPECTED_DUCKDB_TYPE.get(c["column_name"])
+    ]
+    assert not wrong, "\n".join(wrong)

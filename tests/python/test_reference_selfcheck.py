@@ -812,3 +812,42 @@ def test_nothing_is_lost(seed):
     assert len(ids) == len(set(ids))
     marts = ref.compute_marts(cleaned)
     assert len(marts["crm__rejected_rows"]) == len(cleaned.rejected)
+
+
+# --------------------------------------------------------------------------------------
+# Segments: SPEC section 3's worked example split by channel, by hand
+# --------------------------------------------------------------------------------------
+
+def test_segments_split_the_worked_example_by_hand():
+    # A and B came through " Paid_Search" (staged trimmed and lower-cased); C is a guest.
+    customers = [{"customer_id": "A", "acquisition_channel": " Paid_Search"},
+                 {"customer_id": "B", "acquisition_channel": "paid_search"}]
+    cleaned, _ = build(WORKED_ORDERS, customers, period="month", as_of=date(2024, 6, 1))
+    marts = ref.compute_segment_marts(cleaned, ["acquisition_channel"], period="month", as_of=date(2024, 6, 1))
+    rows = {(r["segment_value"], r["period_start"]): r for r in marts["crm__retention_by_segment"]}
+    expected = {
+        # A (spell Jan 10 - Feb 15, churns May 15) and B (Jan 20, churns Apr 19; back Jun 1).
+        "paid_search": [(0, 2, 0, 0, 2), (2, 0, 0, 0, 2), (2, 0, 0, 0, 2), (2, 0, 0, 1, 1), (1, 0, 0, 1, 0),
+                        (0, 0, 1, 0, 1)],
+        # C: new in March, still active on the as-of date.
+        "unknown": [(0, 0, 0, 0, 0), (0, 0, 0, 0, 0), (0, 1, 0, 0, 1), (1, 0, 0, 0, 1), (1, 0, 0, 0, 1),
+                    (1, 0, 0, 0, 1)],
+    }
+    assert {value for value, _ in rows} == set(expected)
+    for value, counts in expected.items():
+        for month, (s, n, r, c, e) in enumerate(counts, start=1):
+            row = rows[(value, date(2024, month, 1))]
+            assert row["segment_name"] == "acquisition_channel"
+            assert (row["customers_at_start"], row["new_customers"], row["reactivated_customers"],
+                    row["churned_customers"], row["customers_at_end"]) == (s, n, r, c, e), (value, month)
+    cohorts = {(r["segment_value"], r["cohort_period"], r["periods_since_acquisition"]): r
+               for r in marts["crm__cohort_retention_by_segment"]}
+    # paid_search: one cohort (January, size 2); unknown: one cohort (March, size 1).
+    assert {(v, c) for v, c, _ in cohorts} == {("paid_search", date(2024, 1, 1)), ("unknown", date(2024, 3, 1))}
+    assert cohorts[("paid_search", date(2024, 1, 1), 1)]["active_customers"] == 1  # A in February
+    assert cohorts[("paid_search", date(2024, 1, 1), 5)]["active_customers"] == 1  # B in June
+    assert cohorts[("unknown", date(2024, 3, 1), 0)]["cohort_size"] == 1
+    kpis = {(r["segment_value"], r["period_start"]): r for r in marts["crm__kpis_by_segment"]}
+    assert kpis[("paid_search", date(2024, 1, 1))]["orders"] == 2
+    assert kpis[("paid_search", date(2024, 1, 1))]["revenue"] == Decimal("20.00")
+    assert kpis[("unknown", date(2024, 1, 1))]["aov"] is None

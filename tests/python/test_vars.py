@@ -73,6 +73,14 @@ CASES = {
         ["Invalid value for var 'crm_ignored_statuses'", "it's a test",
          "Allowed: a list of statuses, each letters, digits, spaces, _ or -"],
     ),
+    "segments_string": (
+        {"crm_segments": "country"},
+        ["Invalid value for var 'crm_segments': 'country'", "Allowed: a list of column names of the raw customers table"],
+    ),
+    "segments_not_a_column_name": (
+        {"crm_segments": ["country", "plan; drop table x"]},
+        ["Invalid value for var 'crm_segments'", "each name a plain column name", "not plan; drop table x"],
+    ),
     "using_predictions_maybe": (
         {"crm_using_predictions": "maybe"},
         ["Invalid value for var 'crm_using_predictions': 'maybe'", "Allowed: true or false"],
@@ -179,3 +187,20 @@ def test_bad_identifier_fails_the_parse(tmp_path):
     returncode, output = parse(tmp_path, {"crm_orders_identifier": "orders; drop table customers"})
     assert returncode != 0
     assert "Invalid value for var 'crm_orders_identifier'" in output
+
+
+def test_segment_column_missing_from_the_raw_table_names_the_var(tmp_path):
+    """A segment the raw customers table lacks stops the build at staging, naming the var."""
+    from dbt_project_runner import DbtError, build
+
+    raw = {
+        "orders": [{"order_id": "1", "customer_id": "A", "ordered_at": "2024-01-02", "status": "completed",
+                    "amount": "10"}],
+        "customers": [{"customer_id": "A", "country": "US"}],
+    }
+    with pytest.raises(DbtError) as failure:
+        build(tmp_path, raw, {"crm_segments": ["country", "loyalty_tier"]}, command="run",
+              extra_args=["--select", "base_crm__customers"])
+    output = " ".join(ANSI.sub("", str(failure.value)).split())
+    assert "has no column 'loyalty_tier', named in the var crm_segments" in output, output
+    assert "Remove it from crm_segments or use one of the table's columns" in output

@@ -16,6 +16,9 @@ final as (
         last_name,
         country,
         acquisition_channel,
+        {%- for name in crm_retention.get_customer_segment_columns() %}
+        {{ name }},
+        {%- endfor %}
         created_at,
         updated_at
     from customers

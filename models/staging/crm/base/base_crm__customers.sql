@@ -28,6 +28,9 @@
         {{ crm_retention.raw_text(raw.last_name) }} as last_name,
         {{ crm_retention.raw_text(raw.country) }} as country,
         lower({{ crm_retention.raw_text(raw.acquisition_channel) }}) as acquisition_channel,
+        {%- for name in crm_retention.get_customer_segment_columns() %}
+        {{ crm_retention.raw_text(raw[name], raw.types[name]) }} as {{ name }},
+        {%- endfor %}
         {{ created_at.is_present }} as has_created_at,
         {{ created_at.is_valid }} as is_created_at_valid,
         {{ created_at.utc }} as created_at,
@@ -121,6 +124,9 @@ final as (
         last_name,
         country,
         acquisition_channel,
+        {%- for name in crm_retention.get_customer_segment_columns() %}
+        {{ name }},
+        {%- endfor %}
         created_at,
         updated_at,
         rejection_reason,

@@ -1,0 +1,34 @@
+{#-
+    Segment membership (crm_segments): one row per customer (every staged customer and every
+    guest) and segment name, with the customer's value as text. A customer has one value per
+    segment for their whole history: the value of their customer record as staged for the
+    as-of date (its latest version); a null value, and a guest without a record, fall in
+    'unknown'. Disabled when crm_segments is empty.
+-#}
+{%- set segments = crm_retention.get_segments() -%}
+{{ config(enabled=segments | length > 0) }}
+
+with
+
+customers as (
+
+    select * from {{ ref('int_crm__customers') }}
+
+),
+
+final as (
+
+    {% for segment in segments -%}
+    select
+        customer_id,
+        cast('{{ segment }}' as {{ dbt.type_string() }}) as segment_name,
+        coalesce(cast({{ segment }} as {{ dbt.type_string() }}), {{ crm_retention.unknown_segment_value() }})
+            as segment_value
+    from customers
+    {% if not loop.last %}union all
+    {% endif -%}
+    {%- endfor %}
+
+)
+
+select * from final
