@@ -40,7 +40,13 @@ LAPSER_GAP = (4, 26)
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "seeds" / "demo"
 
 # The header of each seed file: the raw columns of its source (scripts/raw_schema.py).
-COLUMNS = {f"raw_{source}": columns for source, columns in RAW_COLUMNS.items()}
+# The demo's survey tool exports no updated_at for NPS responses (an optional column of the
+# contract), so that seed has every contract column but that one.
+DEMO_OMITTED_COLUMNS = {"nps_responses": {"updated_at"}}
+COLUMNS = {
+    f"raw_{source}": [column for column in columns if column not in DEMO_OMITTED_COLUMNS.get(source, set())]
+    for source, columns in RAW_COLUMNS.items()
+}
 
 # Shop seasonality: a summer dip and the November/December peak.
 MONTH_FACTOR = {1: 0.85, 2: 0.8, 3: 0.9, 4: 0.95, 5: 0.95, 6: 0.85, 7: 0.7, 8: 0.75, 9: 0.95, 10: 1.0, 11: 1.45, 12: 1.6}

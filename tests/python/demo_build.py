@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dbt_project_runner import ROOT, Build, run_dbt
 
-DEMO_VARS = {"crm_using_demo_data": True, "crm_using_semantic_layer": True}
+DEMO_VARS = {"crm_using_demo_data": True, "crm_using_semantic_layer": True, "crm_reporting_currency": "USD"}
 BIN = Path(sys.executable).parent
 
 
