@@ -69,7 +69,7 @@ order_totals as (
         sum(refunded_amount) as original_refunded_amount,
         min({{ exchange_rate }}) as exchange_rate,
         max(updated_at) as updated_at,
-        cast(count(*) as {{ dbt.type_bigint() }}) as lines
+        cast(count(*) as {{ dbt.type_bigint() }}) as lines  -- noqa: RF04
     from {{ source_cte }}
     group by order_id
     {%- else %}
@@ -88,7 +88,7 @@ order_totals as (
         refunded_amount as original_refunded_amount,
         {{ exchange_rate }} as exchange_rate,
         updated_at,
-        cast(1 as {{ dbt.type_bigint() }}) as lines
+        cast(1 as {{ dbt.type_bigint() }}) as lines  -- noqa: RF04
     from {{ source_cte }}
     {%- endif %}
 
