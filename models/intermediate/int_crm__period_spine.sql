@@ -6,8 +6,9 @@
     as-of date are fewer than the days from crm_earliest_valid_date to the build date, which
     fix how many digits the day numbers need.
 -#}
-{%- set earliest = modules.datetime.date.fromisoformat(crm_retention.get_earliest_valid_date()) -%}
-{%- set latest = modules.datetime.date.fromisoformat(crm_retention.build_date()) -%}
+{#- strptime, not date.fromisoformat: dbt-core 1.10's Jinja context does not expose the latter. -#}
+{%- set earliest = modules.datetime.datetime.strptime(crm_retention.get_earliest_valid_date(), '%Y-%m-%d') -%}
+{%- set latest = modules.datetime.datetime.strptime(crm_retention.build_date(), '%Y-%m-%d') -%}
 {%- set digits = ((latest - earliest).days + 1) | string | length %}
 
 with
