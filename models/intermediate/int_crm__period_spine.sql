@@ -10,7 +10,11 @@
     The days between the two dates, bounded from the years alone (366 a year) so that no date
     module is needed: dbt-core 1.10's unit tests expose none to the Jinja context.
 -#}
-{%- set years = (crm_retention.build_date()[:4] | int) - (crm_retention.get_earliest_valid_date()[:4] | int) + 1 -%}
+{#- The build year; dbt-core 1.10's unit tests have no run_started_at, and take the year 2100. -#}
+{%- set build_year = run_started_at.strftime('%Y') | int if run_started_at is defined and run_started_at else 2100 -%}
+{#- The var as validated by validate_vars (YYYY-MM-DD), read directly for the same reason. -#}
+{%- set earliest_year = ((var('crm_earliest_valid_date', none) or '1990-01-01') | string | trim)[:4] | int -%}
+{%- set years = build_year - earliest_year + 1 -%}
 {%- set digits = (years * 366) | string | length %}
 
 with
