@@ -9,20 +9,33 @@
         select * from {{ ref('int_crm__orders') }}
         {{ crm_retention.changed_customers_only() }}
 
-    What a run does:
-    - a base table re-reads the raw rows of every key that has a row changed (updated_at, or the
-      row's own timestamp where updated_at is missing) since its newest row minus
-      crm_incremental_lookback_days, and replaces all rows of those keys (delete+insert), so a
-      newer version still turns the older one into a rejected duplicate;
-    - stg_crm__changed_customers (a model that exists in incremental mode only) lists the
-      customers of the order rows that run re-read: old and new customer of a moved order alike;
-    - each customer-grain table deletes those customers' rows and appends them recomputed; it
-      deletes rather than merges, so a customer left with no rows disappears as in a full build.
+    What a run recomputes follows from what the tables already hold, never from stamps of the
+    current run alone, so any interrupted or partial run followed by a normal run ends equal to a
+    full refresh:
+    - a base table compares the raw table with itself. It re-reads every key with a raw row
+      changed (updated_at, or the row's own timestamp) since its newest stored change minus
+      crm_incremental_lookback_days, and replaces all rows of those keys (delete+insert). Before
+      it writes, a reconciliation counts the raw rows it does not re-read against its own copies
+      of them (their number and the sum of their change times); when they differ (a raw row was
+      deleted, or arrived or was updated with a change time older than the lookback) the run
+      compares every key instead (crm_incremental_full_check: true does that on every run).
+      A key that left the raw table leaves a tombstone: its rows stay, with the rejection reason
+      deleted_from_source, which staging, the rejected rows and the reconciliation skip.
+    - stg_crm__order_changes (incremental mode only) is an append-only log: for every order key
+      the base table rewrote, the customers the order now belongs to and, from the log itself,
+      those it belonged to before (a moved, cancelled or deleted order touches its old customer).
+    - each customer-grain table records in the state table (below) how far into that log it has
+      consumed, and recomputes the customers logged after that point, up to the point its
+      upstream table has consumed (so a table never runs ahead of the table it reads). It deletes
+      those customers' rows and appends them recomputed, so a customer left with no row is gone.
+    - the state table `crm_retention_incremental_state` (target schema) holds one row per
+      incremental table: the settings that shape it and how far it has consumed the log. A run
+      whose settings differ from those recorded stops before any model writes, naming the
+      setting, both values and `dbt build --full-refresh`.
     Outside incremental mode all of this compiles to nothing: the models are plain tables (or
     views) and read no extra model, so their unit tests give the same inputs in both modes.
     Everything that depends on the as-of date or on all customers at once (period marts, RFM,
-    lifecycle) is rebuilt every run. A change of crm_period, crm_churn_window_days,
-    crm_as_of_date or the status lists needs `dbt build --full-refresh`.
+    lifecycle) is rebuilt every run.
 -#}
 
 {% macro is_incremental_mode() %}
@@ -38,6 +51,18 @@
     {{ return(text | int) }}
 {% endmacro %}
 
+{#- The reason a tombstone carries: the key left the raw table (never a rejected row). -#}
+{% macro deleted_reason() %}
+    {{ return('deleted_from_source') }}
+{% endmacro %}
+
+{#- The run's start (to the microsecond), stamped on the rows a run writes. -#}
+{% macro run_started_at_literal() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{# ---------- base tables ---------- #}
+
 {#-
     Config of a base table: a table, or in incremental mode an incremental table whose run
     replaces every row of the keys it re-read. Rows without a key are re-read by every run, so
@@ -45,11 +70,13 @@
 -#}
 {% macro incremental_by_key(key) %}
     {% if crm_retention.is_incremental_mode() %}
+        {% do crm_retention.check_incremental_settings(model.name) %}
         {% do config(
             materialized='incremental',
             incremental_strategy='delete+insert',
             unique_key=key,
             pre_hook='{% if is_incremental() %}delete from {{ this }} where ' ~ key ~ ' is null{% endif %}',
+            post_hook=crm_retention._record_state_hooks(),
         ) %}
     {% else %}
         {% do config(materialized='table') %}
@@ -57,19 +84,256 @@
 {% endmacro %}
 
 {#-
+    The raw rows an incremental run of a base table re-reads, and the tombstones it writes.
+    Returns {'rows': the select of those raw rows (the base model's first CTE, changed_raw_rows,
+    read in place of the raw table), 'tombstones': the select of the tombstone rows, or none}. `raw` maps each column of the source to its
+    expression over `relation`; `key` is the raw key as trimmed text; `changed_at` is a raw row's
+    parsed change time (updated_at, or else its own timestamp) and `stored_changed_at` the same
+    over {{ this }}. Rows whose change time is missing or does not parse, and rows without a key,
+    are few and always re-read.
+-#}
+{% macro incremental_raw_rows(relation, raw, key, stored_key, changed_at, stored_changed_at) %}
+    {%- set since -%}
+        select {{ dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), 'max(' ~ stored_changed_at ~ ')') }}
+        from {{ this }}
+        where
+            cast({{ stored_changed_at }} as date) <= {{ crm_retention.current_utc_date() }}
+            and {{ crm_retention.is_live_row() }}
+    {%- endset -%}
+    {%- set recent_keys -%}
+        select distinct coalesce({{ key }}, '') as changed_key
+        from {{ relation }}
+        where
+            {{ key }} is null
+            or {{ changed_at }} is null
+            or {{ changed_at }} >= ({{ since }})
+    {%- endset -%}
+    {%- set full_check = crm_retention.get_flag('crm_incremental_full_check', false)
+        or not crm_retention._raw_rows_reconcile(relation, key, stored_key, changed_at, stored_changed_at, recent_keys) -%}
+    {%- set seconds = crm_retention._epoch_seconds(changed_at) -%}
+    {%- set stored_seconds = crm_retention._epoch_seconds(stored_changed_at) -%}
+    {#- Every key whose raw rows differ from the stored ones in number or change times. -#}
+    {%- set differing_keys -%}
+        select
+            coalesce(raw_keys.checked_key, stored_keys.checked_key) as checked_key,
+            raw_keys.checked_key is null as is_deleted
+        from (
+            select {{ key }} as checked_key, count(*) as row_count, sum({{ seconds }}) as change_seconds
+            from {{ relation }}
+            where {{ key }} is not null
+            group by {{ key }}
+        ) as raw_keys
+        full outer join (
+            select {{ stored_key }} as checked_key, count(*) as row_count, sum({{ stored_seconds }}) as change_seconds
+            from {{ this }}
+            where {{ stored_key }} is not null and {{ crm_retention.is_live_row() }}
+            group by {{ stored_key }}
+        ) as stored_keys
+            on raw_keys.checked_key = stored_keys.checked_key
+        where
+            raw_keys.checked_key is null
+            or stored_keys.checked_key is null
+            or raw_keys.row_count <> stored_keys.row_count
+            or coalesce(raw_keys.change_seconds, -1) <> coalesce(stored_keys.change_seconds, -1)
+    {%- endset -%}
+    {%- set rows -%}
+    with
+
+    changed_keys as (
+
+        {{ recent_keys | indent(4) }}
+        {%- if full_check %}
+
+        union
+
+        select checked_key as changed_key
+        from ({{ differing_keys }}) as differing_keys
+        where not is_deleted
+        {%- endif %}
+
+    )
+
+    -- Every raw column under its own name, so the base model's column expressions (mapped
+    -- names included) read these rows as they read the raw table.
+    select raw_table.*
+    from {{ relation }} as raw_table
+    inner join changed_keys
+        on coalesce({{ key }}, '') = changed_keys.changed_key
+    {%- endset -%}
+    {%- set tombstones = none -%}
+    {%- if full_check -%}
+        {%- set tombstones -%}
+    select
+        {%- for column in adapter.get_columns_in_relation(this) %}
+        {% if column.name | lower == 'rejection_reason' -%}
+        '{{ crm_retention.deleted_reason() }}' as rejection_reason
+        {%- elif column.name | lower == 'processed_at' -%}
+        {{ crm_retention.run_started_at_literal() }} as processed_at
+        {%- else -%}
+        stored.{{ adapter.quote(column.name) }}
+        {%- endif %}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ this }} as stored
+    inner join ({{ differing_keys }}) as deleted_keys
+        on stored.{{ stored_key }} = deleted_keys.checked_key
+        and deleted_keys.is_deleted
+    where {{ crm_retention.is_live_row('stored.rejection_reason') }}
+        {%- endset -%}
+    {%- endif -%}
+    {{ return({'rows': rows, 'tombstones': tombstones}) }}
+{% endmacro %}
+
+{#- Not a tombstone: a row of a key still in the raw table. -#}
+{% macro is_live_row(reason='rejection_reason') -%}
+    coalesce({{ reason }}, '') <> '{{ crm_retention.deleted_reason() }}'
+{%- endmacro %}
+
+{% macro _epoch_seconds(timestamp) -%}
+    {{ dbt.datediff("cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")", timestamp, 'second') }}
+{%- endmacro %}
+
+{#-
+    The reconciliation before an incremental base run writes: the raw rows of the keys it does
+    not re-read must be exactly the live rows it holds for them (their number, and the sum of
+    their change times). True when they agree; false means rows were deleted from the raw table
+    or arrived or changed with a change time older than the lookback, and the run compares every
+    key instead. Logged either way.
+-#}
+{% macro _raw_rows_reconcile(relation, key, stored_key, changed_at, stored_changed_at, recent_keys) %}
+    {% if not execute %}
+        {{ return(true) }}
+    {% endif %}
+    {%- set query -%}
+        with
+
+        recent_keys as (
+
+            {{ recent_keys }}
+
+        ),
+
+        raw_rows as (
+
+            select
+                cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
+                cast(sum({{ crm_retention._epoch_seconds(changed_at) }}) as {{ dbt.type_bigint() }}) as change_seconds
+            from {{ relation }}
+            left join recent_keys
+                on {{ key }} = recent_keys.changed_key
+            where {{ key }} is not null and recent_keys.changed_key is null
+
+        ),
+
+        stored_rows as (
+
+            select
+                cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
+                cast(sum({{ crm_retention._epoch_seconds(stored_changed_at) }}) as {{ dbt.type_bigint() }}) as change_seconds
+            from {{ this }} as stored
+            left join recent_keys
+                on stored.{{ stored_key }} = recent_keys.changed_key
+            where
+                stored.{{ stored_key }} is not null
+                and recent_keys.changed_key is null
+                and {{ crm_retention.is_live_row('stored.rejection_reason') }}
+
+        )
+
+        select
+            raw_rows.row_count as raw_row_count,
+            stored_rows.row_count as stored_row_count,
+            coalesce(raw_rows.change_seconds, 0) as raw_change_seconds,
+            coalesce(stored_rows.change_seconds, 0) as stored_change_seconds
+        from raw_rows
+        cross join stored_rows
+    {%- endset -%}
+    {% set row = run_query(query).rows[0] %}
+    {% set agree = row[0] == row[1] and row[2] == row[3] %}
+    {% if not agree %}
+        {% do log(this.identifier ~ ": the raw rows outside the lookback differ from those stored ("
+            ~ row[0] ~ " raw, " ~ row[1] ~ " stored): rows were deleted, or arrived or changed with a"
+            ~ " change time older than the lookback. This run compares every key.", info=true) %}
+    {% endif %}
+    {{ return(agree) }}
+{% endmacro %}
+
+{# ---------- customer-grain tables ---------- #}
+
+{#-
     Config of a customer-grain table: `full_build` materialization outside incremental mode; in
     incremental mode an appended table whose run first deletes the changed customers' rows.
 -#}
 {% macro incremental_by_customer(full_build='table') %}
     {% if crm_retention.is_incremental_mode() %}
+        {% do crm_retention.check_incremental_settings(model.name) %}
         {% do config(
             materialized='incremental',
             incremental_strategy='append',
-            pre_hook='{% if is_incremental() %}delete from {{ this }} where customer_id in '
-                ~ '(select customer_id from {{ ref("stg_crm__changed_customers") }}){% endif %}',
+            pre_hook='{% if is_incremental() %}delete from {{ this }} where customer_id in ('
+                ~ '{{ crm_retention.changed_customers() }}){% endif %}',
+            post_hook=crm_retention._record_state_hooks(),
         ) %}
     {% else %}
         {% do config(materialized=full_build) %}
+    {% endif %}
+{% endmacro %}
+
+{#-
+    The upstream incremental table a customer-grain table reads, and so the point of the order
+    log up to which it may consume: int_crm__orders reads the log itself (all of it); the others
+    read int_crm__orders or a table built from it, and go no further than it has consumed.
+-#}
+{% macro _upstream_of(model_name) %}
+    {{ return({
+        'int_crm__orders': none,
+        'int_crm__customer_spells': 'int_crm__orders',
+        'int_crm__customer_periods': 'int_crm__orders',
+        'int_crm__customer_cohorts': 'int_crm__customer_spells',
+    }.get(model_name)) }}
+{% endmacro %}
+
+{#- How far into the order log a table's rows reflect (a subquery: null before it is recorded). -#}
+{% macro _consumed_through(model_name) -%}
+    (select consumed_through from {{ crm_retention.state_relation() }} where model_name = '{{ model_name }}')
+{%- endmacro %}
+
+{#- The point up to which the current run of this table consumes the order log. -#}
+{% macro _consume_until() -%}
+    {%- set upstream = crm_retention._upstream_of(model.name) -%}
+    {%- if upstream -%}
+        {{ crm_retention._consumed_through(upstream) }}
+    {%- else -%}
+        (select max(processed_at) from {{ ref('stg_crm__order_changes') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The customers this run of a customer-grain table recomputes: those logged after the point
+    it has consumed, up to the point it may consume. Without a recorded point (a table built
+    before the state was kept) every logged customer.
+-#}
+{% macro changed_customers() -%}
+    select customer_id
+    from {{ ref('stg_crm__order_changes') }}
+    where
+        processed_at > coalesce({{ crm_retention._consumed_through(model.name) }}, cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        and processed_at <= {{ crm_retention._consume_until() }}
+{%- endmacro %}
+
+{#-
+    Config of the order log (stg_crm__order_changes): in incremental mode only, an append-only
+    table; it does not exist otherwise.
+-#}
+{% macro incremental_log() %}
+    {% if crm_retention.is_incremental_mode() %}
+        {% do crm_retention.check_incremental_settings(model.name) %}
+        {% do config(
+            materialized='incremental',
+            incremental_strategy='append',
+            post_hook=crm_retention._record_state_hooks(),
+        ) %}
+    {% else %}
+        {% do config(enabled=false) %}
     {% endif %}
 {% endmacro %}
 
@@ -77,59 +341,145 @@
 {% macro changed_customers_only(column='customer_id') -%}
     {%- if crm_retention.is_incremental_mode() -%}
         {#- The ref is rendered in every incremental-mode parse, so dbt orders the models. -#}
-        {%- set changed = ref('stg_crm__changed_customers') -%}
+        {%- set changes = ref('stg_crm__order_changes') -%}
         {%- if is_incremental() -%}
-            where {{ column }} in (select customer_id from {{ changed }})
+            where {{ column }} in ({{ crm_retention.changed_customers() }})
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{#- The run's start, stamped on the raw rows a run (re)processed. -#}
-{% macro run_started_at_literal() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+{# ---------- recorded state and settings ---------- #}
+
+{#- The state table: one row per incremental table (target database and schema). -#}
+{% macro state_relation() -%}
+    {{ adapter.quote(target.schema) }}.crm_retention_incremental_state
 {%- endmacro %}
 
 {#-
-    The raw rows an incremental run of a base table re-reads, as a subquery to select from:
-    every raw row of each key with a row changed since the newest row already processed, less
-    the lookback. `raw` maps each column of `specs` to its expression over `relation`; `key` is
-    the raw key as trimmed text; `changed_at` is a raw row's parsed change time (updated_at, or
-    else its own timestamp) and `stored_changed_at` the same over {{ this }}. Rows whose change
-    time is missing or does not parse, and rows without a key, are few and always re-read; the
-    base table's pre-hook drops the previous copies of keyless rows.
+    The settings that shape each incremental table, by name. A change of any of them between
+    runs would mix old and new rows in one table, so the run stops instead.
 -#}
-{% macro changed_raw_rows(relation, specs, raw, key, changed_at, stored_changed_at) -%}
-(
+{% macro incremental_settings(model_name) %}
+    {% set orders_settings = {
+        'crm_orders_grain': crm_retention.get_orders_grain(),
+        'crm_orders_columns': var('crm_orders_columns', none),
+        'crm_default_order_status': crm_retention.get_default_order_status(),
+        'crm_counted_statuses': crm_retention.get_status_lists().counted,
+        'crm_ignored_statuses': crm_retention.get_status_lists().ignored,
+        'crm_reporting_currency': crm_retention.get_reporting_currency(),
+        'crm_using_exchange_rates': crm_retention.get_flag('crm_using_exchange_rates', false),
+        'crm_earliest_valid_date': crm_retention.get_earliest_valid_date() | string,
+    } %}
+    {% set customer_settings = {
+        'crm_customers_columns': var('crm_customers_columns', none),
+        'crm_segments': crm_retention.get_customer_segment_columns(),
+        'crm_earliest_valid_date': crm_retention.get_earliest_valid_date() | string,
+    } %}
+    {% set order_metric_settings = {
+        'crm_period': crm_retention.get_period(),
+        'crm_as_of_date': crm_retention.get_as_of_date() | string,
+    } %}
+    {% do order_metric_settings.update(orders_settings) %}
+    {% set spell_settings = {'crm_churn_window_days': crm_retention.get_churn_window_days()} %}
+    {% do spell_settings.update(order_metric_settings) %}
+    {% set by_model = {
+        'base_crm__orders': orders_settings,
+        'base_crm__customers': customer_settings,
+        'stg_crm__order_changes': orders_settings,
+        'int_crm__orders': order_metric_settings,
+        'int_crm__customer_periods': order_metric_settings,
+        'int_crm__customer_spells': spell_settings,
+        'int_crm__customer_cohorts': spell_settings,
+    } %}
+    {{ return(by_model.get(model_name, {})) }}
+{% endmacro %}
 
-    with
+{#- The recorded form of a table's settings: JSON with sorted keys. -#}
+{% macro _settings_json(model_name) %}
+    {{ return(tojson(crm_retention.incremental_settings(model_name), sort_keys=true)) }}
+{% endmacro %}
 
-    watermark as (
+{#-
+    The post-hooks of an incremental table: record its settings and how far it has consumed the
+    order log. They run after its rows are written, inside the same transaction where the
+    adapter has one; a run stopped between the two leaves the older record, so the next run
+    recomputes a little more, never less.
+-#}
+{% macro _record_state_hooks() %}
+    {{ return([
+        "delete from {{ crm_retention.state_relation() }} where model_name = '{{ model.name }}'",
+        '{{ crm_retention.insert_state_row() }}',
+    ]) }}
+{% endmacro %}
 
-        select {{ dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), 'max(' ~ stored_changed_at ~ ')') }}
-            as changed_since
-        from {{ this }}
-        where cast({{ stored_changed_at }} as date) <= {{ crm_retention.current_utc_date() }}
-
-    ),
-
-    changed_keys as (
-
-        select distinct coalesce({{ key }}, '') as changed_key
-        from {{ relation }}
-        cross join watermark
-        where
-            {{ key }} is null
-            or {{ changed_at }} is null
-            or {{ changed_at }} >= watermark.changed_since
-
+{#- Run by the package's on-run-start hook in incremental mode, before any model (models run in parallel). -#}
+{% macro create_state_table() -%}
+    {%- if crm_retention.is_incremental_mode() -%}
+    create table if not exists {{ crm_retention.state_relation() }} (
+        model_name {{ dbt.type_string() }},
+        settings {{ dbt.type_string() }},
+        consumed_through {{ dbt.type_timestamp() }},
+        recorded_at {{ dbt.type_timestamp() }}
     )
-
-    -- Every raw column under its own name, so the base model's column expressions (mapped
-    -- names included) read this subquery as they read the raw table.
-    select raw_table.*
-    from {{ relation }} as raw_table
-    inner join changed_keys
-        on coalesce({{ key }}, '') = changed_keys.changed_key
-
-) as changed_raw_rows
+    {%- endif -%}
 {%- endmacro %}
+
+{% macro insert_state_row() -%}
+    {%- set model_name = model.name -%}
+    insert into {{ crm_retention.state_relation() }} (model_name, settings, consumed_through, recorded_at)
+    select
+        '{{ model_name }}',
+        '{{ crm_retention._settings_json(model_name) | replace("'", "''") }}',
+        {% if model_name.startswith('int_') -%}
+        {{ crm_retention._consume_until() }},
+        {%- else -%}
+        cast(null as {{ dbt.type_timestamp() }}),
+        {%- endif %}
+        {{ crm_retention.run_started_at_literal() }}
+{%- endmacro %}
+
+{#-
+    Stops the run when an incremental table that exists was built with other settings than this
+    run's (or with none recorded); a full refresh skips it. The package's on-run-start hook checks
+    every incremental table before any model runs (`model_name` none); each incremental table
+    checks itself again when it compiles, before it writes, in case the host lets models run
+    after a failed on-run-start hook.
+-#}
+{% macro check_incremental_settings(model_name=none) %}
+    {% if not (execute and crm_retention.is_incremental_mode()) or flags.FULL_REFRESH %}
+        {{ return('') }}
+    {% endif %}
+    {% set state = adapter.get_relation(database=target.database, schema=target.schema,
+        identifier='crm_retention_incremental_state') %}
+    {% set recorded = {} %}
+    {% if state is not none %}
+        {% for row in run_query('select model_name, settings from ' ~ crm_retention.state_relation()).rows %}
+            {% do recorded.update({row[0]: fromjson(row[1])}) %}
+        {% endfor %}
+    {% endif %}
+    {% for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.package_name == 'crm_retention'
+        and node.config.materialized == 'incremental' and node.name == (model_name or node.name) %}
+        {% set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) %}
+        {% if relation is not none and relation.is_table %}
+            {% set current = crm_retention.incremental_settings(node.name) %}
+            {% if node.name not in recorded %}
+                {% do exceptions.raise_compiler_error(
+                    "Incremental table " ~ relation ~ " has no recorded settings (built outside incremental mode"
+                    ~ " or by an older version of crm_retention), so an incremental run cannot know what shaped it."
+                    ~ " Rebuild it once with `dbt build --full-refresh`.") %}
+            {% endif %}
+            {% for name, value in current.items() %}
+                {% set old = recorded[node.name].get(name) %}
+                {% if tojson(old, sort_keys=true) != tojson(value, sort_keys=true) %}
+                    {% do exceptions.raise_compiler_error(
+                        "Setting " ~ name ~ " changed since incremental table " ~ relation ~ " was built: it was "
+                        ~ tojson(old) ~ ", it is now " ~ tojson(value) ~ ". Its rows were computed with the old value;"
+                        ~ " appending rows computed with the new one would mix the two. Rebuild with"
+                        ~ " `dbt build --full-refresh`, or set " ~ name ~ " back to " ~ tojson(old) ~ ".") %}
+                {% endif %}
+            {% endfor %}
+        {% endif %}
+    {% endfor %}
+    {{ return('') }}
+{% endmacro %}

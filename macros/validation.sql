@@ -327,6 +327,7 @@
     {% do crm_retention.get_flag('crm_incremental', false) %}
     {% do crm_retention.get_flag('crm_run_self_tests', false) %}
     {% do crm_retention.get_incremental_lookback_days() %}
+    {% do crm_retention.get_flag('crm_incremental_full_check', false) %}
     {% do crm_retention.get_flag('crm_using_semantic_layer', false) %}
     {% do crm_retention.get_flag('crm_using_semantic_layer_time_spine', true) %}
     {% do crm_retention.get_segments() %}

@@ -15,7 +15,7 @@
     {%- set shares = crm_retention.get_rejected_shares() -%}
     {%- set counts = run_query(
         "select coalesce(rejection_reason, '') as reason, count(*) as raw_rows from " ~ model
-        ~ " group by coalesce(rejection_reason, '') order by 2 desc, 1"
+        ~ " where " ~ crm_retention.is_live_row() ~ " group by coalesce(rejection_reason, '') order by 2 desc, 1"
     ) -%}
     {%- set totals = {'raw': 0, 'staged': 0, 'superseded': 0} -%}
     {%- set reasons = [] -%}

@@ -5,7 +5,8 @@
 #   engines.sh install        PostgreSQL (apt) and Java if missing; requirements-engines.txt into .venv
 #   engines.sh start DIR      a new cluster under DIR (empty or missing), listening on 127.0.0.1
 #   engines.sh stop DIR       stops the cluster under DIR
-#   engines.sh test [ARGS]    install, start a cluster in a temp dir, compare, always stop and remove it
+#   engines.sh test [ARGS]    install, start a cluster in a temp dir, compare, run the incremental
+#                             sequences on it, always stop and remove it
 #
 # The port and database come from CRM_PG_PORT and CRM_PG_DBNAME, as in profiles.yml.
 set -euo pipefail
@@ -108,6 +109,11 @@ run_test() {
     trap 'exit 130' INT TERM
     start "$CLUSTER_DIR"
     "$VENV/bin/python" "$ROOT/scripts/engines/compare_engines.py" "$@"
+    # Incremental mode on PostgreSQL: the seeded random sequences of the property test
+    # (CRM_PG_SEQUENCES of them, default 10; the slow suite runs 50 on DuckDB).
+    log "incremental sequences on PostgreSQL"
+    CRM_TARGET=postgres CRM_SEQUENCES="${CRM_PG_SEQUENCES:-10}" "$VENV/bin/python" -m pytest \
+        "$ROOT/tests/python/test_incremental_sequences.py" -q -p no:cacheprovider -m slow
 }
 
 command="${1:-}"

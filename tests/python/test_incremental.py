@@ -99,7 +99,7 @@ def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw, batch_days):
     incremental_dir = tmp_path / "incremental"
     # The first run is a full build, with every data and unit test, in incremental mode.
     first = build(incremental_dir, {**demo_raw, "orders": loaded, "customers": loaded_customers}, INCREMENTAL)
-    assert first.scalar("select count(*) from main.stg_crm__changed_customers") > 0
+    assert first.scalar("select count(*) from main.stg_crm__order_changes") > 0
 
     for batch, day in enumerate(batch_days):
         todays = [r for r in orders if changed_on(r) == day]
@@ -108,7 +108,9 @@ def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw, batch_days):
         loaded_customers = loaded_customers + todays_customers + customer_feed_rows(day, batch, loaded_customers)
         raw = {**demo_raw, "orders": loaded, "customers": loaded_customers}
         incremental = build(incremental_dir, raw, INCREMENTAL, command="run")
-        changed = incremental.scalar("select count(*) from main.stg_crm__changed_customers")
+        changed = incremental.scalar(
+            "select count(distinct customer_id) from main.stg_crm__order_changes"
+            " where processed_at = (select max(processed_at) from main.stg_crm__order_changes)")
         profiles = incremental.scalar("select count(*) from main.crm__customers")
         # the run touched a day's customers, not the whole history
         assert 0 < changed < profiles / 10, (changed, profiles)

@@ -1,4 +1,7 @@
-{#- Every rejected raw row of every source, with its reason and raw values: the other half of staging. -#}
+{#-
+    Every rejected raw row of every source, with its reason and raw values: the other half of
+    staging. The tombstones of incremental mode (keys that left the raw table) are not raw rows.
+-#}
 {%- set sources = ['orders', 'customers'] -%}
 {%- if crm_retention.get_flag('crm_using_nps', true) -%}{%- do sources.append('nps_responses') -%}{%- endif -%}
 {%- if crm_retention.get_flag('crm_using_marketing_spend', true) -%}{%- do sources.append('marketing_spend') -%}{%- endif -%}
@@ -17,7 +20,7 @@ rejected as (
         rejection_reason,
         raw_values
     from {{ ref('base_crm__' ~ source_table) }}
-    where rejection_reason is not null
+    where rejection_reason is not null and {{ crm_retention.is_live_row() }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

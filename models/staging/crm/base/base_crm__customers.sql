@@ -4,7 +4,8 @@
     customer_id survives, and only ids with several raw rows are ranked. In incremental mode
     (macros/incremental.sql) the raw rows are those of the customer ids with a row changed
     (updated_at, or created_at where updated_at is missing) within the lookback; rows without
-    either timestamp, and rows without a customer_id, are re-read by every run.
+    either timestamp, and rows without a customer_id, are re-read by every run. A customer_id
+    that left the raw table leaves a tombstone (macros/incremental.sql).
 -#}
 {{ crm_retention.incremental_by_key('customer_id') }}
 {%- do crm_retention.validate_vars() -%}
@@ -13,13 +14,14 @@
 {%- set customer_id = crm_retention.raw_text(raw.customer_id, raw.types.customer_id) -%}
 {%- set created_at = crm_retention.parse_timestamp(raw.created_at, raw.types.created_at) -%}
 {%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
+{%- set incremental = none -%}
+{%- set raw_rows = source('crm', 'customers') -%}
 {%- if is_incremental() -%}
-    {%- set raw_rows = crm_retention.changed_raw_rows(
-        source('crm', 'customers'), specs, raw, customer_id,
+    {%- set incremental = crm_retention.incremental_raw_rows(
+        source('crm', 'customers'), raw, customer_id, 'customer_id',
         'coalesce(' ~ updated_at.utc ~ ', ' ~ created_at.utc ~ ')', 'coalesce(updated_at, created_at)'
     ) -%}
-{%- else -%}
-    {%- set raw_rows = source('crm', 'customers') -%}
+    {%- set raw_rows = 'changed_raw_rows' -%}
 {%- endif -%}
 {%- set parsed_columns -%}
         {{ customer_id }} as customer_id,
@@ -42,6 +44,15 @@
 {%- set raw_values = crm_retention.raw_values_of(specs) %}
 
 with
+{%- if incremental %}
+
+-- Incremental run: the raw rows of the keys to re-read (macros/incremental.sql).
+changed_raw_rows as (
+
+    {{ incremental.rows | indent(4) }}
+
+),
+{%- endif %}
 
 repeated_customer_ids as (
 
@@ -138,3 +149,9 @@ final as (
 )
 
 select * from final
+{%- if incremental and incremental.tombstones %}
+
+union all
+
+{{ incremental.tombstones }}
+{%- endif %}

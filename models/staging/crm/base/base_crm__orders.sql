@@ -16,7 +16,9 @@
     With crm_reporting_currency set, each row gets the exchange rate of its currency on its
     order date (stg_crm__orders converts the amounts).
     In incremental mode (macros/incremental.sql) the raw rows are those of the order_ids with a
-    row changed within the lookback.
+    row changed within the lookback (every order_id whose raw rows differ from those stored, when
+    the reconciliation finds a difference), and an order_id that left the raw table leaves a
+    tombstone.
 -#}
 {{ crm_retention.incremental_by_key('order_id') }}
 {%- do crm_retention.validate_vars() -%}
@@ -33,13 +35,14 @@
 {%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
 {%- set amount = crm_retention.parse_amount(raw.amount, raw.types.amount) -%}
 {%- set refunded_amount = crm_retention.parse_amount(raw.refunded_amount, raw.types.refunded_amount) -%}
+{%- set incremental = none -%}
+{%- set raw_rows = source('crm', 'orders') -%}
 {%- if is_incremental() -%}
-    {%- set raw_rows = crm_retention.changed_raw_rows(
-        source('crm', 'orders'), specs, raw, order_id,
+    {%- set incremental = crm_retention.incremental_raw_rows(
+        source('crm', 'orders'), raw, order_id, 'order_id',
         'coalesce(' ~ updated_at.utc ~ ', ' ~ ordered_at.utc ~ ')', 'coalesce(updated_at, ordered_at)'
     ) -%}
-{%- else -%}
-    {%- set raw_rows = source('crm', 'orders') -%}
+    {%- set raw_rows = 'changed_raw_rows' -%}
 {%- endif -%}
 {%- set parsed_columns -%}
         {{ order_id }} as order_id,
@@ -64,6 +67,15 @@
 {%- set raw_values = crm_retention.raw_values_of(specs) %}
 
 with
+{%- if incremental %}
+
+-- Incremental run: the raw rows of the keys to re-read (macros/incremental.sql).
+changed_raw_rows as (
+
+    {{ incremental.rows | indent(4) }}
+
+),
+{%- endif %}
 
 repeated_order_ids as (
 
@@ -265,3 +277,9 @@ final as (
 )
 
 select * from final
+{%- if incremental and incremental.tombstones %}
+
+union all
+
+{{ incremental.tombstones }}
+{%- endif %}
