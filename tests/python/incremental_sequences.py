@@ -258,8 +258,8 @@ class Sequence:
         self.warehouse.write_raw(self.raw)
         return self.warehouse.dbt(args, settings or self.settings)
 
-    def problems(self) -> list[str]:
-        expected = expected_marts(self.raw, period="month")
+    def problems(self, period: str = "month") -> list[str]:
+        expected = expected_marts(self.raw, period=period)
         problems = []
         for name in COMPARED:
             actual, wanted = self.warehouse.table(name), expected[name]
@@ -280,7 +280,7 @@ class Sequence:
         self.clock += timedelta(days=1)
         kind = self.rng.choice(["change"] * 6 + ["interrupted"] * 2 + ["setting"])
         if kind == "setting":
-            changed = self.rng.choice([{"crm_period": "week"}, {"crm_churn_window_days": 60}])
+            changed = self.rng.choice([{"crm_period": "week"}, {"crm_churn_window_days": 120}])
             self.log.append(f"changed setting {changed}")
             result = self.run(["run"], {**self.settings, **changed})
             name = next(iter(changed))

@@ -1,0 +1,91 @@
+"""The four ways incremental mode used to drift from a full refresh, each as a test: an
+interrupted run, an order moved to another customer in place, hard deletes, and a changed
+setting. Each ends equal to the reference of the raw rows as they are (a full refresh), or the
+run stops with its documented message. The random sequences of
+tests/python/test_incremental_sequences.py mix the same steps."""
+
+from __future__ import annotations
+
+import pytest
+
+from incremental_sequences import DuckDBWarehouse, Sequence
+
+
+@pytest.fixture
+def shop(tmp_path):
+    sequence = Sequence(7, DuckDBWarehouse(tmp_path))
+    sequence.start()
+    return sequence
+
+
+def assert_equal_to_full_refresh(shop: Sequence, period: str = "month") -> None:
+    problems = shop.problems(period)
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("interrupted_after", [
+    ["base_crm__orders"],
+    ["base_crm__orders", "base_crm__customers", "stg_crm__order_changes", "int_crm__orders"],
+])
+def test_interrupted_run_is_repaired_by_the_next_build(shop, interrupted_after):
+    for _ in range(3):
+        shop.append()
+    shop.move()
+    # A build killed after these models (or a run of only them), then the normal build.
+    result = shop.run(["build", "-s", *interrupted_after])
+    assert result.returncode == 0, result.stdout[-3000:]
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_equal_to_full_refresh(shop)
+
+
+@pytest.mark.parametrize("command", ["build", "run"])
+def test_order_moved_in_place_leaves_its_old_customer(shop, command):
+    moved = shop.pick_order()
+    old_customer = moved["customer_id"]
+    new_customer = next(c for c in shop.customers() if c != old_customer)
+    moved["customer_id"], moved["updated_at"] = new_customer, shop.stamp()
+    # `dbt build` runs the unique test of int_crm__orders, which a duplicate order would fail.
+    result = shop.run([command])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_equal_to_full_refresh(shop)
+    orders = shop.warehouse.table("int_crm__orders")
+    assert [o["customer_id"] for o in orders if o["order_id"] == moved["order_id"]] in ([], [new_customer])
+
+
+def test_hard_deletes_leave_the_marts(shop):
+    for _ in range(3):
+        shop.delete()
+    removed_customer = shop.raw["customers"].pop(0)
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "This run compares every key" in result.stdout
+    assert_equal_to_full_refresh(shop)
+    customers = {c["customer_id"] for c in shop.warehouse.table("stg_crm__customers")}
+    assert removed_customer["customer_id"] not in customers
+    # the next run finds nothing to repair
+    result = shop.run(["run"])
+    assert result.returncode == 0 and "This run compares every key" not in result.stdout, result.stdout[-3000:]
+    assert_equal_to_full_refresh(shop)
+
+
+@pytest.mark.parametrize("setting, old, new", [
+    ("crm_period", "month", "week"),
+    ("crm_churn_window_days", 90, 120),
+    ("crm_counted_statuses", None, ["completed"]),
+])
+def test_changed_setting_stops_the_run_with_the_fix(shop, setting, old, new):
+    shop.append()
+    changed = {**shop.settings, setting: new}
+    result = shop.run(["build"], changed)
+    assert result.returncode != 0
+    assert f"Setting {setting} changed since incremental table" in result.stdout, result.stdout[-3000:]
+    assert "dbt build --full-refresh" in result.stdout
+    if old is not None:
+        assert f"it was {old!r}".replace("'", '"') in result.stdout
+    # nothing was written: the marts still hold the state before the append
+    # and a full refresh with the new setting builds it
+    if setting == "crm_period":
+        result = shop.run(["build", "--full-refresh"], changed)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert_equal_to_full_refresh(shop, period="week")
