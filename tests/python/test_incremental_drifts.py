@@ -10,6 +10,10 @@ import pytest
 
 from incremental_sequences import DuckDBWarehouse, Sequence
 
+# Eight builds of a small shop, each with a few incremental runs: the slow suite. The fast suite
+# has two random sequences of the same steps (test_incremental_sequences.py).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def shop(tmp_path):
