@@ -14,13 +14,13 @@
     full refresh:
     - a base table compares the raw table with itself. It re-reads every key with a raw row
       changed (updated_at, or the row's own timestamp) since its newest stored change minus
-      crm_incremental_lookback_days, and replaces all rows of those keys (delete+insert). Before
-      it writes, a reconciliation counts the raw rows it does not re-read against its own copies
-      of them (their number and the sum of their change times); when they differ (a raw row was
-      deleted, or arrived or was updated with a change time older than the lookback) the run
-      compares every key instead (crm_incremental_full_check: true does that on every run).
-      A key that left the raw table leaves a tombstone: its rows stay, with the rejection reason
-      deleted_from_source, which staging, the rejected rows and the reconciliation skip.
+      crm_incremental_lookback_days, and replaces all rows of those keys (delete+insert). After
+      it writes, a reconciliation compares the raw table with it (number of rows and sum of
+      change times); a difference (a raw row deleted, or arrived or updated with a change time
+      older than the lookback) fails the run with the fix: one run with
+      crm_incremental_full_check: true, which compares every key. A key that left the raw table
+      leaves a tombstone: its rows stay, with the rejection reason deleted_from_source, which
+      staging, the rejected rows and the reconciliation skip.
     - stg_crm__order_changes (incremental mode only) is an append-only log: for every order key
       the base table rewrote, the customers the order now belongs to and, from the log itself,
       those it belonged to before (a moved, cancelled or deleted order touches its old customer).
@@ -66,9 +66,10 @@
 {#-
     Config of a base table: a table, or in incremental mode an incremental table whose run
     replaces every row of the keys it re-read. Rows without a key are re-read by every run, so
-    the pre-hook drops their previous copies.
+    the pre-hook drops their previous copies; the post-hooks reconcile the table with the raw
+    table `source_name` and record its settings.
 -#}
-{% macro incremental_by_key(key) %}
+{% macro incremental_by_key(key, source_name) %}
     {% if crm_retention.is_incremental_mode() %}
         {% do crm_retention.check_incremental_settings(model.name) %}
         {% do config(
@@ -76,7 +77,8 @@
             incremental_strategy='delete+insert',
             unique_key=key,
             pre_hook='{% if is_incremental() %}delete from {{ this }} where ' ~ key ~ ' is null{% endif %}',
-            post_hook=crm_retention._record_state_hooks(),
+            post_hook=['{% if is_incremental() %}{{ crm_retention.reconcile_raw_rows("' ~ source_name ~ '") }}{% endif %}']
+                + crm_retention._record_state_hooks(),
         ) %}
     {% else %}
         {% do config(materialized='table') %}
@@ -93,23 +95,16 @@
     are few and always re-read.
 -#}
 {% macro incremental_raw_rows(relation, raw, key, stored_key, changed_at, stored_changed_at) %}
-    {%- set since -%}
-        select {{ dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), 'max(' ~ stored_changed_at ~ ')') }}
-        from {{ this }}
-        where
-            cast({{ stored_changed_at }} as date) <= {{ crm_retention.current_utc_date() }}
-            and {{ crm_retention.is_live_row() }}
-    {%- endset -%}
+    {%- set since = crm_retention._changed_since(stored_changed_at) -%}
     {%- set recent_keys -%}
         select distinct coalesce({{ key }}, '') as changed_key
         from {{ relation }}
         where
             {{ key }} is null
             or {{ changed_at }} is null
-            or {{ changed_at }} >= ({{ since }})
+            or {{ changed_at }} >= {{ since }}
     {%- endset -%}
-    {%- set full_check = crm_retention.get_flag('crm_incremental_full_check', false)
-        or not crm_retention._raw_rows_reconcile(relation, key, stored_key, changed_at, stored_changed_at, recent_keys) -%}
+    {%- set full_check = crm_retention.get_flag('crm_incremental_full_check', false) -%}
     {%- set seconds = crm_retention._epoch_seconds(changed_at) -%}
     {%- set stored_seconds = crm_retention._epoch_seconds(stored_changed_at) -%}
     {#- Every key whose raw rows differ from the stored ones in number or change times. -#}
@@ -193,68 +188,77 @@
 {%- endmacro %}
 
 {#-
-    The reconciliation before an incremental base run writes: the raw rows of the keys it does
-    not re-read must be exactly the live rows it holds for them (their number, and the sum of
-    their change times). True when they agree; false means rows were deleted from the raw table
-    or arrived or changed with a change time older than the lookback, and the run compares every
-    key instead. Logged either way.
+    The change time from which an incremental base run re-reads: its newest stored change (on
+    or before the build date, tombstones aside) less the lookback, as a literal read once.
 -#}
-{% macro _raw_rows_reconcile(relation, key, stored_key, changed_at, stored_changed_at, recent_keys) %}
+{% macro _changed_since(stored_changed_at) %}
+    {% set fallback = "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" %}
     {% if not execute %}
-        {{ return(true) }}
+        {{ return(fallback) }}
     {% endif %}
     {%- set query -%}
-        with
+        select cast(max({{ stored_changed_at }}) as {{ dbt.type_string() }})
+        from {{ this }}
+        where
+            cast({{ stored_changed_at }} as date) <= {{ crm_retention.current_utc_date() }}
+            and {{ crm_retention.is_live_row() }}
+    {%- endset -%}
+    {% set newest = run_query(query).rows[0][0] %}
+    {% if newest is none %}
+        {{ return(fallback) }}
+    {% endif %}
+    {{ return(dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(),
+        "cast('" ~ newest ~ "' as " ~ dbt.type_timestamp() ~ ")")) }}
+{% endmacro %}
 
-        recent_keys as (
-
-            {{ recent_keys }}
-
-        ),
-
-        raw_rows as (
-
-            select
-                cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
-                cast(sum({{ crm_retention._epoch_seconds(changed_at) }}) as {{ dbt.type_bigint() }}) as change_seconds
-            from {{ relation }}
-            left join recent_keys
-                on {{ key }} = recent_keys.changed_key
-            where {{ key }} is not null and recent_keys.changed_key is null
-
-        ),
-
-        stored_rows as (
-
-            select
-                cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
-                cast(sum({{ crm_retention._epoch_seconds(stored_changed_at) }}) as {{ dbt.type_bigint() }}) as change_seconds
-            from {{ this }} as stored
-            left join recent_keys
-                on stored.{{ stored_key }} = recent_keys.changed_key
-            where
-                stored.{{ stored_key }} is not null
-                and recent_keys.changed_key is null
-                and {{ crm_retention.is_live_row('stored.rejection_reason') }}
-
-        )
-
+{#-
+    The reconciliation after an incremental base run wrote (its post-hook): the base table must
+    now hold one live row per raw row, with the same change times. A difference means raw rows
+    were deleted, or arrived or changed with a change time older than the lookback, where the
+    run did not look: the run fails, naming the fix, before any table downstream reads the base
+    table. Two scans, no join: cheap enough for every run. `source_name` is the raw table.
+-#}
+{% macro reconcile_raw_rows(source_name) %}
+    {% if not (execute and crm_retention.is_incremental_mode()) %}
+        {{ return('') }}
+    {% endif %}
+    {% set relation = source('crm', source_name) %}
+    {% set specs = crm_retention.get_orders_columns() if source_name == 'orders' else crm_retention.get_customers_columns() %}
+    {% set raw = crm_retention.raw_columns(relation, specs, source_name) %}
+    {% set own_time = {'orders': 'ordered_at', 'customers': 'created_at'}[source_name] %}
+    {% set changed_at = 'coalesce(' ~ crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at).utc ~ ', '
+        ~ crm_retention.parse_timestamp(raw[own_time], raw.types[own_time]).utc ~ ')' %}
+    {%- set query -%}
         select
-            raw_rows.row_count as raw_row_count,
-            stored_rows.row_count as stored_row_count,
-            coalesce(raw_rows.change_seconds, 0) as raw_change_seconds,
-            coalesce(stored_rows.change_seconds, 0) as stored_change_seconds
-        from raw_rows
-        cross join stored_rows
+            raw_rows.row_count,
+            stored_rows.row_count,
+            raw_rows.change_seconds,
+            stored_rows.change_seconds
+        from (
+            select
+                cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
+                cast(coalesce(sum({{ crm_retention._epoch_seconds(changed_at) }}), 0) as {{ dbt.type_bigint() }}) as change_seconds
+            from {{ relation }}
+        ) as raw_rows
+        cross join (
+            select
+                cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
+                cast(coalesce(sum({{ crm_retention._epoch_seconds('coalesce(updated_at, ' ~ own_time ~ ')') }}), 0) as {{ dbt.type_bigint() }}) as change_seconds
+            from {{ this }}
+            where {{ crm_retention.is_live_row() }}
+        ) as stored_rows
     {%- endset -%}
     {% set row = run_query(query).rows[0] %}
-    {% set agree = row[0] == row[1] and row[2] == row[3] %}
-    {% if not agree %}
-        {% do log(this.identifier ~ ": the raw rows outside the lookback differ from those stored ("
-            ~ row[0] ~ " raw, " ~ row[1] ~ " stored): rows were deleted, or arrived or changed with a"
-            ~ " change time older than the lookback. This run compares every key.", info=true) %}
+    {% if row[0] != row[1] or row[2] != row[3] %}
+        {% do exceptions.raise_compiler_error(
+            "Incremental table " ~ this ~ " does not match the raw table " ~ relation ~ " outside the rows this run re-read: "
+            ~ row[0] ~ " raw rows, " ~ row[1] ~ " stored" ~ (" (same count, other change times)" if row[0] == row[1] else "")
+            ~ ". Raw rows were deleted, or arrived or changed with a change time older than crm_incremental_lookback_days ("
+            ~ crm_retention.get_incremental_lookback_days() ~ " days before the newest change). Run once with"
+            ~ " `--vars '{crm_incremental_full_check: true}'` (every key compared; deleted keys leave the marts), or"
+            ~ " `dbt build --full-refresh`.") %}
     {% endif %}
-    {{ return(agree) }}
+    {{ return('') }}
 {% endmacro %}
 
 {# ---------- customer-grain tables ---------- #}

@@ -7,7 +7,7 @@
     either timestamp, and rows without a customer_id, are re-read by every run. A customer_id
     that left the raw table leaves a tombstone (macros/incremental.sql).
 -#}
-{{ crm_retention.incremental_by_key('customer_id') }}
+{{ crm_retention.incremental_by_key('customer_id', 'customers') }}
 {%- do crm_retention.validate_vars() -%}
 {%- set specs = crm_retention.get_customers_columns() -%}
 {%- set raw = crm_retention.raw_columns(source('crm', 'customers'), specs, 'customers') -%}

@@ -20,7 +20,7 @@
     the reconciliation finds a difference), and an order_id that left the raw table leaves a
     tombstone.
 -#}
-{{ crm_retention.incremental_by_key('order_id') }}
+{{ crm_retention.incremental_by_key('order_id', 'orders') }}
 {%- do crm_retention.validate_vars() -%}
 {%- set statuses = crm_retention.get_status_lists() -%}
 {%- set specs = crm_retention.get_orders_columns() -%}
