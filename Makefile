@@ -56,8 +56,8 @@ chromium:
 LINT_PATHS := $(wildcard models tests/singular)
 
 # Compiling is quick (about 6 s for every file, in the main process); parsing and linting the
-# compiled SQL is where the time goes (about 100 s of CPU before the pipeline restructure, 40% of it
-# on the largest compiled model), and those run in worker processes: --processes 0 uses every core.
+# compiled SQL is where the time goes (about 70 s of CPU), and those run in worker processes:
+# --processes 0 uses every core.
 lint: export CRM_DUCKDB_PATH ?= $(CURDIR)/target/sqlfluff.duckdb
 lint: $(VENV)/.installed
 	mkdir -p $(dir $(CRM_DUCKDB_PATH))

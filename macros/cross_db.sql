@@ -46,6 +46,27 @@
     regexp_replace({{ expression }}, r'{{ pattern }}', '{{ replacement }}')
 {%- endmacro %}
 
+{#-
+    The keyword that keeps a CTE read by several others from being materialised: each reader
+    computes it again from the raw table instead of the engine holding a copy of every raw row.
+    DuckDB and PostgreSQL materialise such a CTE unless told not to; Spark inlines every
+    deterministic CTE, and other engines have no such keyword.
+-#}
+{% macro not_materialized() %}
+    {{ return(adapter.dispatch('not_materialized', 'crm_retention')()) }}
+{% endmacro %}
+
+{% macro default__not_materialized() -%}
+{%- endmacro %}
+
+{% macro duckdb__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro postgres__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
 {#- The UTC calendar date the build runs on: "future" timestamps are after it. -#}
 {% macro current_utc_date() %}
     {{ return(adapter.dispatch('current_utc_date', 'crm_retention')()) }}

@@ -88,9 +88,11 @@
     An amount column as expressions, typed or text: is_present (a value was given), is_number
     (it is a number that fits the money type: not NaN, not infinite, below 10^32 in size) and
     value. A typed column is never cast to text, and cast only where it fits, so that no raw
-    value can stop the build.
+    value can stop the build. `text` names the column's trimmed text (raw_text) where a model
+    has already computed it; the expressions read it many times, so naming it keeps the
+    compiled SQL short. Without it, raw_text of the column is spelled out in each place.
 -#}
-{% macro parse_amount(column, data_type) %}
+{% macro parse_amount(column, data_type, text=none) %}
     {% if crm_retention.is_numeric_type(data_type) %}
         {#- NaN sorts above every number on the supported engines, so the bound rejects it too. -#}
         {% set fits = '(abs(' ~ column ~ ') < 1e32)' %}
@@ -100,7 +102,7 @@
             'value': 'case when ' ~ fits ~ ' then cast(' ~ column ~ ' as ' ~ crm_retention.type_money() ~ ') end',
         }) }}
     {% endif %}
-    {% set text = crm_retention.raw_text(column) %}
+    {% set text = text or crm_retention.raw_text(column) %}
     {{ return({
         'is_present': '(' ~ text ~ ' is not null)',
         'is_number': crm_retention.amount_is_number(text),
@@ -176,9 +178,10 @@
 
 {#-
     A timestamp column as expressions, typed or text: is_present (a value was given), is_valid
-    (it is a timestamp) and utc (its UTC value). A typed column is never cast to text.
+    (it is a timestamp) and utc (its UTC value). A typed column is never cast to text. `text`
+    as in parse_amount.
 -#}
-{% macro parse_timestamp(column, data_type) %}
+{% macro parse_timestamp(column, data_type, text=none) %}
     {% if crm_retention.is_timestamp_type(data_type) %}
         {% if crm_retention.is_timestamptz_type(data_type) %}
             {% set utc = crm_retention.timestamptz_to_utc(column) %}
@@ -187,7 +190,7 @@
         {% endif %}
         {{ return({'is_present': '(' ~ column ~ ' is not null)', 'is_valid': '(' ~ column ~ ' is not null)', 'utc': utc}) }}
     {% endif %}
-    {% set text = crm_retention.raw_text(column) %}
+    {% set text = text or crm_retention.raw_text(column) %}
     {{ return({
         'is_present': '(' ~ text ~ ' is not null)',
         'is_valid': crm_retention.timestamp_is_valid(text),

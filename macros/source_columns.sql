@@ -207,6 +207,21 @@
     {{ return(raw) }}
 {% endmacro %}
 
+{#-
+    The columns of a base model's first CTE, which reads the raw rows: each column of the specs
+    as read, raw_<name> (for the raw values of a rejected row and for typed parsing), and as
+    trimmed text, null when blank, <name>_text (raw_text). The model's parse expressions read
+    <name>_text by name, so the trim is computed once per raw row and spelled out once.
+-#}
+{% macro trimmed_columns(specs, raw) -%}
+    {%- for spec in specs -%}
+        {%- if not loop.first %},
+        {% endif -%}
+        {{ raw[spec.name] }} as raw_{{ spec.name }},
+        {{ crm_retention.raw_text(raw[spec.name], raw.types[spec.name]) }} as {{ spec.name }}_text
+    {%- endfor -%}
+{%- endmacro %}
+
 {#- The raw values text of a row for crm__rejected_rows, from the `raw_<name>` columns of the specs. -#}
 {% macro raw_values_of(specs) -%}
     {%- set pairs = [] -%}

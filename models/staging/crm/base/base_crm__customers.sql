@@ -1,7 +1,8 @@
 {#-
     Every raw customer row, parsed, with the reason it is rejected (null for rows that stage).
     De-duplication follows the pattern of base_crm__orders: the latest version of each
-    customer_id survives, and only ids with several raw rows are ranked. In incremental mode
+    customer_id survives, and only ids with several raw rows are ranked; the parsing reads the
+    trimmed texts of trimmed_customers by name. In incremental mode
     (macros/incremental.sql) the raw rows are those of the customer ids with a row changed
     (updated_at, or created_at where updated_at is missing) within the lookback; rows without
     either timestamp, and rows without a customer_id, are re-read by every run. A customer_id
@@ -23,22 +24,26 @@
     ) -%}
     {%- set raw_rows = 'changed_raw_rows' -%}
 {%- endif -%}
+{#- From here on the parse expressions read the trimmed texts of trimmed_customers by name (the
+    incremental filter above reads the raw table itself). -#}
+{%- set created_at = crm_retention.parse_timestamp('raw_created_at', raw.types.created_at, 'created_at_text') -%}
+{%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
 {%- set parsed_columns -%}
-        {{ customer_id }} as customer_id,
-        {{ crm_retention.raw_text(raw.email) }} as email,
-        {{ crm_retention.raw_text(raw.first_name) }} as first_name,
-        {{ crm_retention.raw_text(raw.last_name) }} as last_name,
-        {{ crm_retention.raw_text(raw.country) }} as country,
-        lower({{ crm_retention.raw_text(raw.acquisition_channel) }}) as acquisition_channel,
+        customer_id_text as customer_id,
+        email_text as email,
+        first_name_text as first_name,
+        last_name_text as last_name,
+        country_text as country,
+        lower(acquisition_channel_text) as acquisition_channel,
         {%- for name in crm_retention.get_customer_segment_columns() %}
-        {{ crm_retention.raw_text(raw[name], raw.types[name]) }} as {{ name }},
+        {{ name }}_text as {{ name }},
         {%- endfor %}
         {{ created_at.is_present }} as has_created_at,
         {{ created_at.is_valid }} as is_created_at_valid,
         {{ created_at.utc }} as created_at,
         {{ updated_at.utc }} as updated_at,
         {%- for spec in specs %}
-        {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
+        raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 {%- endset -%}
 {%- set raw_values = crm_retention.raw_values_of(specs) %}
@@ -54,12 +59,22 @@ changed_raw_rows as (
 ),
 {%- endif %}
 
+-- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
+-- Read by three CTEs, and not materialised: each reads the raw table again (DECISIONLOG.md).
+trimmed_customers as {{ crm_retention.not_materialized() }} (
+
+    select
+        {{ crm_retention.trimmed_columns(specs, raw) }}
+    from {{ raw_rows }}
+
+),
+
 repeated_customer_ids as (
 
-    select {{ customer_id }} as repeated_customer_id
-    from {{ raw_rows }}
-    where {{ customer_id }} is not null
-    group by {{ customer_id }}
+    select customer_id_text as repeated_customer_id
+    from trimmed_customers
+    where customer_id_text is not null
+    group by customer_id_text
     having count(*) > 1
 
 ),
@@ -70,9 +85,9 @@ single_versions as (
         {{ parsed_columns }},
         1 as version_rank,
         false as is_superseded
-    from {{ raw_rows }}
+    from trimmed_customers
     left join repeated_customer_ids
-        on {{ customer_id }} = repeated_customer_ids.repeated_customer_id
+        on trimmed_customers.customer_id_text = repeated_customer_ids.repeated_customer_id
     where repeated_customer_ids.repeated_customer_id is null
 
 ),
@@ -81,9 +96,9 @@ repeated_versions as (
 
     select
         {{ parsed_columns }}
-    from {{ raw_rows }}
+    from trimmed_customers
     inner join repeated_customer_ids
-        on {{ customer_id }} = repeated_customer_ids.repeated_customer_id
+        on trimmed_customers.customer_id_text = repeated_customer_ids.repeated_customer_id
 
 ),
 

@@ -10,28 +10,33 @@
 {%- set specs = crm_retention.get_exchange_rates_columns() -%}
 {%- set raw_rows = source('crm', 'exchange_rates') -%}
 {%- set raw = crm_retention.raw_columns(raw_rows, specs, 'exchange_rates') -%}
-{%- set rate_date = crm_retention.parse_timestamp(raw.rate_date, raw.types.rate_date) -%}
-{%- set rate = crm_retention.parse_amount(raw.rate, raw.types.rate) %}
+{%- set rate_date = crm_retention.parse_timestamp('raw_rate_date', raw.types.rate_date, 'rate_date_text') -%}
+{%- set rate = crm_retention.parse_amount('raw_rate', raw.types.rate, 'rate_text') %}
 
 with
+
+-- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
+trimmed_rates as (
+
+    select
+        {{ crm_retention.trimmed_columns(specs, raw) }}
+    from {{ raw_rows }}
+
+),
 
 parsed as (
 
     select
         {{ rate_date.is_valid }} as is_rate_date_valid,
         cast({{ rate_date.utc }} as date) as rate_date,
-        upper({{ crm_retention.raw_text(raw.currency) }}) as currency,
+        upper(currency_text) as currency,
         {{ rate.is_number }} as is_rate_number,
         cast({{ rate.value }} as {{ crm_retention.type_rate() }}) as rate,
-        {{ dbt.concat([
-            "coalesce(" ~ crm_retention.raw_text(raw.currency) ~ ", '')",
-            "'|'",
-            "coalesce(" ~ crm_retention.raw_text(raw.rate_date) ~ ", '')",
-        ]) }} as raw_key,
+        {{ dbt.concat(["coalesce(currency_text, '')", "'|'", "coalesce(rate_date_text, '')"]) }} as raw_key,
         {%- for spec in specs %}
-        {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
+        raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from {{ raw_rows }}
+    from trimmed_rates
 
 ),
 

@@ -8,28 +8,33 @@
 {%- set specs = crm_retention.get_marketing_spend_columns() -%}
 {%- set raw_rows = source('crm', 'marketing_spend') -%}
 {%- set raw = crm_retention.raw_columns(raw_rows, specs, 'marketing_spend') -%}
-{%- set spent_on = crm_retention.parse_timestamp(raw.spent_on, raw.types.spent_on) -%}
-{%- set amount = crm_retention.parse_amount(raw.amount, raw.types.amount) %}
+{%- set spent_on = crm_retention.parse_timestamp('raw_spent_on', raw.types.spent_on, 'spent_on_text') -%}
+{%- set amount = crm_retention.parse_amount('raw_amount', raw.types.amount, 'amount_text') %}
 
 with
+
+-- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
+trimmed_spend as (
+
+    select
+        {{ crm_retention.trimmed_columns(specs, raw) }}
+    from {{ raw_rows }}
+
+),
 
 parsed as (
 
     select
         {{ spent_on.is_valid }} as is_spent_on_valid,
         cast({{ spent_on.utc }} as date) as spent_on,
-        lower({{ crm_retention.raw_text(raw.channel) }}) as channel,
+        lower(channel_text) as channel,
         {{ amount.is_number }} as is_amount_number,
         {{ amount.value }} as amount,
-        {{ dbt.concat([
-            "coalesce(" ~ crm_retention.raw_text(raw.spent_on) ~ ", '')",
-            "'|'",
-            "coalesce(" ~ crm_retention.raw_text(raw.channel) ~ ", '')",
-        ]) }} as raw_key,
+        {{ dbt.concat(["coalesce(spent_on_text, '')", "'|'", "coalesce(channel_text, '')"]) }} as raw_key,
         {%- for spec in specs %}
-        {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
+        raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from {{ raw_rows }}
+    from trimmed_spend
 
 ),
 

@@ -3,51 +3,60 @@
     stage). De-duplication follows the pattern of base_crm__orders: the latest version of each
     response_id survives (the latest updated_at, then the later responded_at text, then the
     larger raw values), and only ids with several raw rows are ranked. A losing version is
-    superseded when the latest updated_at is strictly later than its own.
+    superseded when the latest updated_at is strictly later than its own. The parsing reads the
+    trimmed texts of trimmed_responses by name.
 -#}
 {{ config(enabled=crm_retention.get_flag('crm_using_nps', true)) }}
 {%- do crm_retention.validate_vars() -%}
 {%- set specs = crm_retention.get_nps_responses_columns() -%}
 {%- set raw_rows = source('crm', 'nps_responses') -%}
 {%- set raw = crm_retention.raw_columns(raw_rows, specs, 'nps_responses') -%}
-{%- set response_id = crm_retention.raw_text(raw.response_id, raw.types.response_id) -%}
-{%- set responded_at = crm_retention.parse_timestamp(raw.responded_at, raw.types.responded_at) -%}
-{%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
-{%- set score_text = crm_retention.raw_text(raw.score) -%}
+{%- set responded_at = crm_retention.parse_timestamp('raw_responded_at', raw.types.responded_at, 'responded_at_text') -%}
+{%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
 {%- set parsed_columns -%}
-        {{ response_id }} as response_id,
-        {{ crm_retention.raw_text(raw.customer_id, raw.types.customer_id) }} as customer_id,
+        response_id_text as response_id,
+        customer_id_text as customer_id,
         {{ responded_at.is_valid }} as is_responded_at_valid,
         {{ responded_at.utc }} as responded_at,
         {% if crm_retention.is_numeric_type(raw.types.score) -%}
         {#- A typed score passes when it is a whole number: 9 and 9.0 do, 9.5 does not. -#}
         case
-            when {{ raw.score }} = floor({{ raw.score }}) and {{ raw.score }} between 0 and 10
-                then cast({{ raw.score }} as {{ dbt.type_int() }})
+            when raw_score = floor(raw_score) and raw_score between 0 and 10
+                then cast(raw_score as {{ dbt.type_int() }})
         end as score,
         {%- else -%}
         {#- "9" and "10" pass; "9.5", "11" and "-1" do not; two digits at most keeps the cast safe. -#}
         case
-            when {{ crm_retention.regex_matches(score_text, '^[0-9]{1,2}$') }}
-                then cast({{ score_text }} as {{ dbt.type_int() }})
+            when {{ crm_retention.regex_matches('score_text', '^[0-9]{1,2}$') }}
+                then cast(score_text as {{ dbt.type_int() }})
         end as score,
         {%- endif %}
-        {{ crm_retention.raw_text(raw.comment) }} as response_comment,
+        comment_text as response_comment,
         {{ updated_at.utc }} as updated_at,
         {%- for spec in specs %}
-        {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
+        raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 {%- endset -%}
 {%- set raw_values = crm_retention.raw_values_of(specs) %}
 
 with
 
+-- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
+-- Read by three CTEs, and not materialised: each reads the raw table again (DECISIONLOG.md).
+trimmed_responses as {{ crm_retention.not_materialized() }} (
+
+    select
+        {{ crm_retention.trimmed_columns(specs, raw) }}
+    from {{ raw_rows }}
+
+),
+
 repeated_response_ids as (
 
-    select {{ response_id }} as repeated_response_id
-    from {{ raw_rows }}
-    where {{ response_id }} is not null
-    group by {{ response_id }}
+    select response_id_text as repeated_response_id
+    from trimmed_responses
+    where response_id_text is not null
+    group by response_id_text
     having count(*) > 1
 
 ),
@@ -58,9 +67,9 @@ single_versions as (
         {{ parsed_columns }},
         1 as version_rank,
         false as is_superseded
-    from {{ raw_rows }}
+    from trimmed_responses
     left join repeated_response_ids
-        on {{ response_id }} = repeated_response_ids.repeated_response_id
+        on trimmed_responses.response_id_text = repeated_response_ids.repeated_response_id
     where repeated_response_ids.repeated_response_id is null
 
 ),
@@ -69,9 +78,9 @@ repeated_versions as (
 
     select
         {{ parsed_columns }}
-    from {{ raw_rows }}
+    from trimmed_responses
     inner join repeated_response_ids
-        on {{ response_id }} = repeated_response_ids.repeated_response_id
+        on trimmed_responses.response_id_text = repeated_response_ids.repeated_response_id
 
 ),
 

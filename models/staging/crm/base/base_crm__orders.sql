@@ -5,8 +5,10 @@
 
     De-duplication (the same pattern in every base model): the latest version of each order_id
     survives. One grouping finds the ids with several raw rows; only their rows are ranked (a
-    window over a few rows), every other row is parsed once with no window. Each CTE reads the
-    raw rows itself, so no engine has to keep a shared result of millions of rows.
+    window over a few rows), every other row is parsed once with no window. trimmed_orders
+    trims each raw column and names the result, so the parse expressions read a name instead of
+    spelling out the trim; it is not materialised: each of its readers reads the raw rows itself,
+    so no engine has to keep a shared result of millions of rows (DECISIONLOG.md).
     A version that lost to a strictly later updated_at is superseded (the normal state of an
     append-only or change-data-capture loader); one with no strictly later version is an
     ambiguous duplicate.
@@ -28,13 +30,10 @@
 {%- set is_line_grain = crm_retention.get_orders_grain() == 'line' -%}
 {%- set reporting_currency = crm_retention.get_reporting_currency() -%}
 {%- set order_id = crm_retention.raw_text(raw.order_id, raw.types.order_id) -%}
-{%- set line_id = crm_retention.raw_text(raw.line_id, raw.types.line_id) if is_line_grain else none -%}
 {#- The columns a version is identified by: the order, or at line grain the order line. -#}
 {%- set version_key = 'order_id, line_id' if is_line_grain else 'order_id' -%}
 {%- set ordered_at = crm_retention.parse_timestamp(raw.ordered_at, raw.types.ordered_at) -%}
 {%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
-{%- set amount = crm_retention.parse_amount(raw.amount, raw.types.amount) -%}
-{%- set refunded_amount = crm_retention.parse_amount(raw.refunded_amount, raw.types.refunded_amount) -%}
 {%- set incremental = none -%}
 {%- set raw_rows = source('crm', 'orders') -%}
 {%- if is_incremental() -%}
@@ -44,14 +43,20 @@
     ) -%}
     {%- set raw_rows = 'changed_raw_rows' -%}
 {%- endif -%}
+{#- From here on the parse expressions read the trimmed texts of trimmed_orders by name (the
+    incremental filter above reads the raw table itself). -#}
+{%- set ordered_at = crm_retention.parse_timestamp('raw_ordered_at', raw.types.ordered_at, 'ordered_at_text') -%}
+{%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
+{%- set amount = crm_retention.parse_amount('raw_amount', raw.types.amount, 'amount_text') -%}
+{%- set refunded_amount = crm_retention.parse_amount('raw_refunded_amount', raw.types.refunded_amount, 'refunded_amount_text') -%}
 {%- set parsed_columns -%}
-        {{ order_id }} as order_id,
-        {{ crm_retention.raw_text(raw.customer_id, raw.types.customer_id) }} as customer_id,
+        order_id_text as order_id,
+        customer_id_text as customer_id,
         {% if is_line_grain -%}
-        {{ line_id }} as line_id,
+        line_id_text as line_id,
         {% endif -%}
-        lower({{ crm_retention.raw_text(raw.status) }}) as status,
-        {{ crm_retention.raw_text(raw.currency) }} as currency,
+        lower(status_text) as status,
+        currency_text as currency,
         {{ ordered_at.is_valid }} as is_ordered_at_valid,
         {{ ordered_at.utc }} as ordered_at,
         {{ amount.is_number }} as is_amount_number,
@@ -61,7 +66,7 @@
         {{ refunded_amount.value }} as refunded_amount,
         {{ updated_at.utc }} as updated_at,
         {%- for spec in specs %}
-        {{ raw[spec.name] }} as raw_{{ spec.name }}{% if not loop.last %},{% endif %}
+        raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 {%- endset -%}
 {%- set raw_values = crm_retention.raw_values_of(specs) %}
@@ -77,19 +82,25 @@ changed_raw_rows as (
 ),
 {%- endif %}
 
-repeated_order_ids as (
+-- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
+-- Read by three CTEs, and not materialised: each reads the raw table again (DECISIONLOG.md).
+trimmed_orders as {{ crm_retention.not_materialized() }} (
 
     select
-        {{ order_id }} as repeated_order_id
-        {%- if is_line_grain %},
-        {{ line_id }} as repeated_line_id
-        {%- endif %}
+        {{ crm_retention.trimmed_columns(specs, raw) }}
     from {{ raw_rows }}
-    where {{ order_id }} is not null
+
+),
+
+repeated_order_ids as (
+
+    select order_id_text as repeated_order_id{% if is_line_grain %}, line_id_text as repeated_line_id{% endif %}
+    from trimmed_orders
+    where order_id_text is not null
         {%- if is_line_grain %}
-        and {{ line_id }} is not null
+        and line_id_text is not null
         {%- endif %}
-    group by {{ order_id }}{% if is_line_grain %}, {{ line_id }}{% endif %}
+    group by order_id_text{% if is_line_grain %}, line_id_text{% endif %}
     having count(*) > 1
 
 ),
@@ -100,11 +111,11 @@ single_versions as (
         {{ parsed_columns }},
         1 as version_rank,
         false as is_superseded
-    from {{ raw_rows }}
+    from trimmed_orders
     left join repeated_order_ids
-        on {{ order_id }} = repeated_order_ids.repeated_order_id
+        on trimmed_orders.order_id_text = repeated_order_ids.repeated_order_id
         {%- if is_line_grain %}
-        and {{ line_id }} = repeated_order_ids.repeated_line_id
+        and trimmed_orders.line_id_text = repeated_order_ids.repeated_line_id
         {%- endif %}
     where repeated_order_ids.repeated_order_id is null
 
@@ -114,11 +125,11 @@ repeated_versions as (
 
     select
         {{ parsed_columns }}
-    from {{ raw_rows }}
+    from trimmed_orders
     inner join repeated_order_ids
-        on {{ order_id }} = repeated_order_ids.repeated_order_id
+        on trimmed_orders.order_id_text = repeated_order_ids.repeated_order_id
         {%- if is_line_grain %}
-        and {{ line_id }} = repeated_order_ids.repeated_line_id
+        and trimmed_orders.line_id_text = repeated_order_ids.repeated_line_id
         {%- endif %}
 
 ),
