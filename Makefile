@@ -69,11 +69,13 @@ test: $(VENV)/.installed $(VENV)/.installed-bi lint
 
 # The slow suite: the tests marked slow, the lowest claimed dbt-core, then the engines comparison.
 # pytest exits 5 when no test is marked slow; that is not a failure here.
-# The incremental property test's sequences (CRM_SEQUENCES, default 50) run two at a time.
+# The incremental property test's sequences (CRM_SEQUENCES, default 50) and drift scenarios run
+# two at a time (pytest-xdist): each is a handful of small dbt runs in its own directory.
+INCREMENTAL_TESTS := tests/python/test_incremental_sequences.py tests/python/test_incremental_drifts.py
 test-slow: $(VENV)/.installed $(VENV)/.installed-bi chromium
 	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m slow --durations=10 \
-		--ignore=tests/python/test_incremental_sequences.py || [ $$? -eq 5 ]
-	$(PYTHON) -m pytest tests/python/test_incremental_sequences.py -q -p no:cacheprovider -m slow -n 2
+		$(addprefix --ignore=,$(INCREMENTAL_TESTS)) || [ $$? -eq 5 ]
+	$(PYTHON) -m pytest $(INCREMENTAL_TESTS) -q -p no:cacheprovider -m slow -n 2
 	$(MAKE) test-min-dbt
 	$(MAKE) test-engines
 

@@ -110,9 +110,9 @@ run_test() {
     start "$CLUSTER_DIR"
     "$VENV/bin/python" "$ROOT/scripts/engines/compare_engines.py" "$@"
     # Incremental mode on PostgreSQL: the seeded random sequences of the property test
-    # (CRM_PG_SEQUENCES of them, default 10; the slow suite runs 50 on DuckDB).
+    # (CRM_PG_SEQUENCES of them, default 5; the slow suite runs 50 on DuckDB).
     log "incremental sequences on PostgreSQL"
-    CRM_TARGET=postgres CRM_SEQUENCES="${CRM_PG_SEQUENCES:-10}" "$VENV/bin/python" -m pytest \
+    CRM_TARGET=postgres CRM_SEQUENCES="${CRM_PG_SEQUENCES:-5}" "$VENV/bin/python" -m pytest \
         "$ROOT/tests/python/test_incremental_sequences.py" -q -p no:cacheprovider -m slow
 }
 
