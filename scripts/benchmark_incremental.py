@@ -4,8 +4,10 @@ Generates N typed orders (scripts/bench_data.py), builds the package with `crm_i
 (the first run is a full build), appends one day of orders (N / 1000 new orders and N / 10000
 corrected versions of old orders, changed to cancelled), builds again, and prints both builds'
 wall time and models' own execution time (summed from run_results.json) and their ratio, with
-the slowest models of each. Usage: benchmark_incremental.py N [--workdir DIR]
-[--top K].
+the slowest models of each. With --full-check it then appends another day and runs with
+`crm_incremental_full_check: true` (every raw key compared with the base tables, the fix the
+reconciliation names after deletes), to show what that costs. Usage: benchmark_incremental.py N
+[--workdir DIR] [--top K] [--full-check].
 The identity of the marts with a full refresh is checked by tests/python/test_incremental.py.
 """
 
@@ -66,6 +68,8 @@ def main() -> None:
     parser.add_argument("orders", type=int)
     parser.add_argument("--workdir", default=str(ROOT / "bench" / "incremental"))
     parser.add_argument("--top", type=int, default=6, help="how many of the slowest models to list")
+    parser.add_argument("--full-check", action="store_true",
+                        help="then append another day and run with crm_incremental_full_check: true (every key compared)")
     args = parser.parse_args()
     workdir = Path(args.workdir) / f"orders_{args.orders}"
     workdir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +89,14 @@ def main() -> None:
     print(f"full build:        wall {full[0]:6.1f} s, models {full[1]:6.1f} s")
     print(f"incremental build: wall {incremental[0]:6.1f} s, models {incremental[1]:6.1f} s "
           f"({incremental[1] / full[1]:.0%} of the full build's models; target <= 25%)")
-    for label, run in (("full build", full), ("incremental run", incremental)):
+    runs = [("full build", full), ("incremental run", incremental)]
+    if args.full_check:
+        append_one_day(db, args.orders)
+        checked = build(env, {**dbt_vars, "crm_incremental_full_check": True}, target)
+        print(f"incremental build with crm_incremental_full_check: wall {checked[0]:6.1f} s, models {checked[1]:6.1f} s "
+              f"({checked[1] / full[1]:.0%} of the full build's models)")
+        runs.append(("run with the full check", checked))
+    for label, run in runs:
         print(f"slowest models of the {label}:")
         for seconds, name in run[2][:args.top]:
             print(f"  {seconds:6.2f}  {name}")
