@@ -87,8 +87,9 @@
 
 {#-
     The raw rows an incremental run of a base table re-reads, and the tombstones it writes.
-    Returns {'rows': the select of those raw rows (the base model's first CTE, changed_raw_rows,
-    read in place of the raw table), 'tombstones': the select of the tombstone rows, or none}. `raw` maps each column of the source to its
+    Returns {'ctes': the base model's first CTEs, changed_raw_rows (read in place of the raw
+    table) and, in a full check, full_check_keys (computed once, read by changed_raw_rows and the
+    tombstones), 'tombstones': the select of the tombstone rows, or none}. `raw` maps each column of the source to its
     expression over `relation`; `key` is the raw key as trimmed text; `changed_at` is a raw row's
     parsed change time (updated_at, or else its own timestamp) and `stored_changed_at` the same
     over {{ this }}. Rows whose change time is missing or does not parse, and rows without a key,
@@ -131,7 +132,21 @@
             or raw_keys.row_count <> stored_keys.row_count
             or coalesce(raw_keys.change_seconds, -1) <> coalesce(stored_keys.change_seconds, -1)
     {%- endset -%}
-    {%- set rows -%}
+    {%- set ctes -%}
+{%- if full_check %}
+-- Full check: every key whose raw rows differ from the stored ones (macros/incremental.sql).
+full_check_keys as (
+
+    {{ differing_keys | indent(4) }}
+
+),
+
+{% endif -%}
+-- Incremental run: the raw rows of the keys to re-read (macros/incremental.sql), every raw
+-- column under its own name, so the column expressions (mapped names included) read these
+-- rows as they read the raw table.
+changed_raw_rows as (
+
     with
 
     changed_keys as (
@@ -142,18 +157,18 @@
         union
 
         select checked_key as changed_key
-        from ({{ differing_keys }}) as differing_keys
+        from full_check_keys
         where not is_deleted
         {%- endif %}
 
     )
 
-    -- Every raw column under its own name, so the base model's column expressions (mapped
-    -- names included) read these rows as they read the raw table.
     select raw_table.*
     from {{ relation }} as raw_table
     inner join changed_keys
         on coalesce({{ key }}, '') = changed_keys.changed_key
+
+)
     {%- endset -%}
     {%- set tombstones = none -%}
     {%- if full_check -%}
@@ -169,13 +184,13 @@
         {%- endif %}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ this }} as stored
-    inner join ({{ differing_keys }}) as deleted_keys
-        on stored.{{ stored_key }} = deleted_keys.checked_key
-        and deleted_keys.is_deleted
+    inner join full_check_keys
+        on stored.{{ stored_key }} = full_check_keys.checked_key
+        and full_check_keys.is_deleted
     where {{ crm_retention.is_live_row('stored.rejection_reason') }}
         {%- endset -%}
     {%- endif -%}
-    {{ return({'rows': rows, 'tombstones': tombstones}) }}
+    {{ return({'ctes': ctes, 'tombstones': tombstones}) }}
 {% endmacro %}
 
 {#- Not a tombstone: a row of a key still in the raw table. -#}

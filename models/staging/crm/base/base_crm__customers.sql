@@ -51,12 +51,7 @@
 with
 {%- if incremental %}
 
--- Incremental run: the raw rows of the keys to re-read (macros/incremental.sql).
-changed_raw_rows as (
-
-    {{ incremental.rows | indent(4) }}
-
-),
+{{ incremental.ctes }},
 {%- endif %}
 
 -- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
