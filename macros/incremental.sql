@@ -89,13 +89,15 @@
     The raw rows an incremental run of a base table re-reads, and the tombstones it writes.
     Returns {'ctes': the base model's first CTEs, changed_raw_rows (read in place of the raw
     table) and, in a full check, full_check_keys (computed once, read by changed_raw_rows and the
-    tombstones), 'tombstones': the select of the tombstone rows, or none}. `raw` maps each column of the source to its
-    expression over `relation`; `key` is the raw key as trimmed text; `changed_at` is a raw row's
-    parsed change time (updated_at, or else its own timestamp) and `stored_changed_at` the same
-    over {{ this }}. Rows whose change time is missing or does not parse, and rows without a key,
+    tombstones), 'tombstones': the select of the tombstone rows, or none}. `raw` maps each column
+    of the source to its expression over `relation`; `key` is the raw key as trimmed text; a
+    row's change time is its updated_at, or else its own timestamp `own_time` (raw_change_time;
+    the same columns in {{ this }}). Rows whose change time is missing or does not parse, and rows without a key,
     are few and always re-read.
 -#}
-{% macro incremental_raw_rows(relation, raw, key, stored_key, changed_at, stored_changed_at) %}
+{% macro incremental_raw_rows(relation, raw, key, stored_key, own_time) %}
+    {%- set changed_at = crm_retention.raw_change_time(raw, own_time) -%}
+    {%- set stored_changed_at = 'coalesce(updated_at, ' ~ own_time ~ ')' -%}
     {%- set since = crm_retention._changed_since(stored_changed_at) -%}
     {%- set recent_keys -%}
         select distinct coalesce({{ key }}, '') as changed_key
@@ -193,6 +195,11 @@ changed_raw_rows as (
     {{ return({'ctes': ctes, 'tombstones': tombstones}) }}
 {% endmacro %}
 
+{#- A raw row's change time: its updated_at, or else its own timestamp `own_time`, parsed from the raw columns. -#}
+{% macro raw_change_time(raw, own_time) -%}
+    coalesce({{ crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at).utc }}, {{ crm_retention.parse_timestamp(raw[own_time], raw.types[own_time]).utc }})
+{%- endmacro %}
+
 {#- Not a tombstone: a row of a key still in the raw table. -#}
 {% macro is_live_row(reason='rejection_reason') -%}
     coalesce({{ reason }}, '') <> '{{ crm_retention.deleted_reason() }}'
@@ -241,8 +248,7 @@ changed_raw_rows as (
     {% set specs = crm_retention.get_orders_columns() if source_name == 'orders' else crm_retention.get_customers_columns() %}
     {% set raw = crm_retention.raw_columns(relation, specs, source_name) %}
     {% set own_time = {'orders': 'ordered_at', 'customers': 'created_at'}[source_name] %}
-    {% set changed_at = 'coalesce(' ~ crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at).utc ~ ', '
-        ~ crm_retention.parse_timestamp(raw[own_time], raw.types[own_time]).utc ~ ')' %}
+    {% set changed_at = crm_retention.raw_change_time(raw, own_time) %}
     {%- set query -%}
         select
             raw_rows.row_count,

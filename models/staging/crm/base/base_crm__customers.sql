@@ -13,19 +13,15 @@
 {%- set specs = crm_retention.get_customers_columns() -%}
 {%- set raw = crm_retention.raw_columns(source('crm', 'customers'), specs, 'customers') -%}
 {%- set customer_id = crm_retention.raw_text(raw.customer_id, raw.types.customer_id) -%}
-{%- set created_at = crm_retention.parse_timestamp(raw.created_at, raw.types.created_at) -%}
-{%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
 {%- set incremental = none -%}
 {%- set raw_rows = source('crm', 'customers') -%}
 {%- if is_incremental() -%}
     {%- set incremental = crm_retention.incremental_raw_rows(
-        source('crm', 'customers'), raw, customer_id, 'customer_id',
-        'coalesce(' ~ updated_at.utc ~ ', ' ~ created_at.utc ~ ')', 'coalesce(updated_at, created_at)'
+        source('crm', 'customers'), raw, customer_id, 'customer_id', 'created_at'
     ) -%}
     {%- set raw_rows = 'changed_raw_rows' -%}
 {%- endif -%}
-{#- From here on the parse expressions read the trimmed texts of trimmed_customers by name (the
-    incremental filter above reads the raw table itself). -#}
+{#- The parse expressions read the trimmed texts of trimmed_customers by name. -#}
 {%- set created_at = crm_retention.parse_timestamp('raw_created_at', raw.types.created_at, 'created_at_text') -%}
 {%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
 {%- set parsed_columns -%}

@@ -32,19 +32,15 @@
 {%- set order_id = crm_retention.raw_text(raw.order_id, raw.types.order_id) -%}
 {#- The columns a version is identified by: the order, or at line grain the order line. -#}
 {%- set version_key = 'order_id, line_id' if is_line_grain else 'order_id' -%}
-{%- set ordered_at = crm_retention.parse_timestamp(raw.ordered_at, raw.types.ordered_at) -%}
-{%- set updated_at = crm_retention.parse_timestamp(raw.updated_at, raw.types.updated_at) -%}
 {%- set incremental = none -%}
 {%- set raw_rows = source('crm', 'orders') -%}
 {%- if is_incremental() -%}
     {%- set incremental = crm_retention.incremental_raw_rows(
-        source('crm', 'orders'), raw, order_id, 'order_id',
-        'coalesce(' ~ updated_at.utc ~ ', ' ~ ordered_at.utc ~ ')', 'coalesce(updated_at, ordered_at)'
+        source('crm', 'orders'), raw, order_id, 'order_id', 'ordered_at'
     ) -%}
     {%- set raw_rows = 'changed_raw_rows' -%}
 {%- endif -%}
-{#- From here on the parse expressions read the trimmed texts of trimmed_orders by name (the
-    incremental filter above reads the raw table itself). -#}
+{#- The parse expressions read the trimmed texts of trimmed_orders by name. -#}
 {%- set ordered_at = crm_retention.parse_timestamp('raw_ordered_at', raw.types.ordered_at, 'ordered_at_text') -%}
 {%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
 {%- set amount = crm_retention.parse_amount('raw_amount', raw.types.amount, 'amount_text') -%}
