@@ -48,3 +48,18 @@
             / nullif({{ size }}, 0)) + 1
     end as {{ dbt.type_int() }})
 {%- endmacro %}
+
+{#-
+    A coarse group of a money or rate value that never decreases as the value grows: eight
+    groups per factor e of the magnitude, negative values below zero. A rank over all rows is
+    the number of rows in the groups before a row's group plus its rank inside its own group, a
+    window partitioned by the group, so a distributed engine spreads it (RFM scores, the at-risk
+    ranks). Groups stay few: about 150 between -1e9 and 1e9.
+-#}
+{% macro value_group(value) -%}
+    {%- set magnitude = 'ln(1 + abs(cast(' ~ value ~ ' as ' ~ crm_retention.type_rate() ~ ')))' -%}
+    cast(case
+        when {{ value }} >= 0 then floor({{ magnitude }} * 8)
+        else -1 * floor({{ magnitude }} * 8) - 1
+    end as {{ dbt.type_int() }})
+{%- endmacro %}

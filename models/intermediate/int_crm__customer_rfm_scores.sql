@@ -7,8 +7,9 @@
     instead of one window over every customer (which a distributed engine runs on a single
     partition): the position is the number of customers in the lower groups of the measure plus
     the rank inside the customer's own group, a window partitioned by the group. Money is
-    grouped by a monotone bucket of its logarithm, so its groups stay few; recency and
-    frequency are grouped by their value. The only unpartitioned windows run over the groups.
+    grouped by `value_group` (a monotone bucket of its logarithm), so its groups stay few;
+    recency and frequency are grouped by their value. The only unpartitioned windows run over
+    the groups.
 -#}
 
 with
@@ -33,8 +34,7 @@ measures as (
         -1 * {{ crm_retention.days_between('cohorts.last_order_date', 'as_of.as_of_date') }} as recency_value,
         cohorts.orders as frequency_value,
         cohorts.net_revenue as monetary_value,
-        cast(floor(ln(1 + cast(cohorts.net_revenue as {{ crm_retention.type_rate() }})) * 8) as {{ dbt.type_int() }})
-            as monetary_group
+        {{ crm_retention.value_group('cohorts.net_revenue') }} as monetary_group
     from cohorts
     cross join as_of
 
