@@ -304,6 +304,15 @@ changed_raw_rows as (
 {% endmacro %}
 
 {#-
+    Config of a model whose every row moves with the as-of date (customer ages, days since the
+    last order): a table in full builds; in incremental mode a view over the incremental tables,
+    the cheap final step, so a run where only the date moved rewrites no customer row.
+-#}
+{% macro as_of_step() %}
+    {% do config(materialized='view' if crm_retention.is_incremental_mode() else 'table') %}
+{% endmacro %}
+
+{#-
     The upstream incremental table a customer-grain table reads, and so the point of the order
     log up to which it may consume: int_crm__orders reads the log itself (all of it); the others
     read int_crm__orders or a table built from it, and go no further than it has consumed.
@@ -314,6 +323,8 @@ changed_raw_rows as (
         'int_crm__customer_spells': 'int_crm__orders',
         'int_crm__customer_periods': 'int_crm__orders',
         'int_crm__customer_cohorts': 'int_crm__customer_spells',
+        'int_crm__customer_purchase_summaries': 'int_crm__orders',
+        'int_crm__customer_order_gaps': 'int_crm__orders',
     }.get(model_name)) }}
 {% endmacro %}
 
@@ -415,6 +426,8 @@ changed_raw_rows as (
         'int_crm__customer_periods': order_metric_settings,
         'int_crm__customer_spells': spell_settings,
         'int_crm__customer_cohorts': spell_settings,
+        'int_crm__customer_purchase_summaries': order_metric_settings,
+        'int_crm__customer_order_gaps': order_metric_settings,
     } %}
     {{ return(by_model.get(model_name, {})) }}
 {% endmacro %}

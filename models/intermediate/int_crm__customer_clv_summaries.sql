@@ -1,17 +1,17 @@
 {#-
     One row per customer with a counted order: the purchase summaries of the predictive models as
-    of the as-of date, in units of crm_clv_time_unit_days. Orders on the same day are one purchase
-    day; frequency counts the repeat purchase days, recency runs from the first to the last purchase
-    day, customer_age from the first purchase day to the as-of date, and repeat_order_value is the
-    mean net revenue of the repeat purchase days (null without one).
+    of the as-of date, in units of crm_clv_time_unit_days (int_crm__customer_purchase_summaries,
+    plus customer_age from the first purchase day to the as-of date). A table in full builds; in
+    incremental mode a view, so a run rewrites no customer row only because the date moved.
 -#}
+{{ crm_retention.as_of_step() }}
 {%- set time_unit_days = crm_retention.get_clv_time_unit_days() -%}
 
 with
 
-orders as (
+summaries as (
 
-    select * from {{ ref('int_crm__orders') }}
+    select * from {{ ref('int_crm__customer_purchase_summaries') }}
 
 ),
 
@@ -21,61 +21,18 @@ as_of as (
 
 ),
 
-purchase_days as (
-
-    select
-        customer_id,
-        order_date as purchase_date,
-        sum(net_revenue) as net_revenue
-    from orders
-    group by customer_id, order_date
-
-),
-
-customers as (
-
-    select
-        customer_id,
-        min(purchase_date) as first_purchase_date,
-        max(purchase_date) as last_purchase_date,
-        cast(count(*) as {{ dbt.type_bigint() }}) as purchase_days,
-        sum(net_revenue) as net_revenue
-    from purchase_days
-    group by customer_id
-
-),
-
-first_purchase_days as (
-
-    select
-        purchase_days.customer_id,
-        purchase_days.net_revenue as first_day_revenue
-    from purchase_days
-    inner join customers
-        on
-            purchase_days.customer_id = customers.customer_id
-            and purchase_days.purchase_date = customers.first_purchase_date
-
-),
-
 final as (
 
     select
-        customers.customer_id,
-        customers.first_purchase_date,
-        customers.last_purchase_date,
-        customers.purchase_days - 1 as frequency,
-        cast({{ crm_retention.days_between('customers.first_purchase_date', 'customers.last_purchase_date') }} as {{ crm_retention.type_rate() }})
-        / {{ time_unit_days }} as recency,
-        cast({{ crm_retention.days_between('customers.first_purchase_date', 'as_of.as_of_date') }} as {{ crm_retention.type_rate() }})
+        summaries.customer_id,
+        summaries.first_purchase_date,
+        summaries.last_purchase_date,
+        summaries.frequency,
+        cast(summaries.recency_days as {{ crm_retention.type_rate() }}) / {{ time_unit_days }} as recency,
+        cast({{ crm_retention.days_between('summaries.first_purchase_date', 'as_of.as_of_date') }} as {{ crm_retention.type_rate() }})
         / {{ time_unit_days }} as customer_age,
-        {{ crm_retention.safe_divide(
-            'customers.net_revenue - first_purchase_days.first_day_revenue',
-            'customers.purchase_days - 1'
-        ) }} as repeat_order_value
-    from customers
-    inner join first_purchase_days
-        on customers.customer_id = first_purchase_days.customer_id
+        summaries.repeat_order_value
+    from summaries
     cross join as_of
 
 )

@@ -7,28 +7,9 @@
 
 with
 
-orders as (
+customer_gaps as (
 
-    select * from {{ ref('int_crm__orders') }}
-
-),
-
-order_days as (
-
-    select distinct
-        customer_id,
-        order_date
-    from orders
-
-),
-
-gaps as (
-
-    select
-        {{ crm_retention.days_between(
-            'lag(order_date) over (partition by customer_id order by order_date)', 'order_date'
-        ) }} as gap_days
-    from order_days
+    select * from {{ ref('int_crm__customer_order_gaps') }}
 
 ),
 
@@ -36,9 +17,8 @@ gap_counts as (
 
     select
         gap_days,
-        count(*) as gaps
-    from gaps
-    where gap_days is not null
+        cast(sum(gaps) as {{ dbt.type_bigint() }}) as gaps
+    from customer_gaps
     group by gap_days
 
 ),

@@ -46,6 +46,7 @@ SETTINGS = {"crm_incremental": True, "crm_incremental_lookback_days": 2, "crm_us
 # The models an interrupted run may consist of (any subset, in dbt's order).
 INTERRUPTIBLE = ["base_crm__orders", "base_crm__customers", "stg_crm__order_changes", "int_crm__orders",
                  "int_crm__customer_spells", "int_crm__customer_periods", "int_crm__customer_cohorts",
+                 "int_crm__customer_purchase_summaries", "int_crm__customer_order_gaps",
                  "crm__customers", "crm__retention"]
 SETTING_STOP = "changed since incremental table"
 # The reconciliation's failure (raw rows deleted or beyond the lookback) and the fix it names.

@@ -31,6 +31,7 @@ MART_KEYS = {
     "crm__cohort_retention_by_segment": ["segment_name", "segment_value", "cohort_period",
                                          "periods_since_acquisition"],
     "crm__kpis_by_segment": ["period_start", "segment_name", "segment_value"],
+    "crm__order_gaps": ["gap_days"],
 }
 # The segments the demo builds are compared with (crm_segments).
 DEMO_SEGMENTS = ["acquisition_channel", "country"]
@@ -59,8 +60,29 @@ def expected_marts(raw: dict, *, period: str, as_of: date | None = None, window:
         marts.update(ref.compute_segment_marts(cleaned, segments, period=period, as_of=as_of,
                                                churn_window_days=window, at_risk_days=at_risk))
     marts["crm__at_risk_customers"] = at_risk_rows(marts["crm__customers"], window)
+    marts["crm__order_gaps"] = order_gap_rows(cleaned, as_of, window)
     marts["_cleaned"] = cleaned
     return marts
+
+
+def order_gap_rows(cleaned, as_of: date | None, window: int) -> list[dict]:
+    """The gaps in days between each customer's consecutive counted order days, counted by length."""
+    days_by_customer: dict[str, set] = {}
+    for order in ref.metric_orders(cleaned, ref.as_of_date(cleaned, as_of)):
+        days_by_customer.setdefault(order["customer_id"], set()).add(order["order_date"])
+    counts: dict[int, int] = {}
+    for days in days_by_customer.values():
+        ordered = sorted(days)
+        for earlier, later in zip(ordered, ordered[1:]):
+            gap = (later - earlier).days
+            counts[gap] = counts.get(gap, 0) + 1
+    total = sum(counts.values())
+    rows, running = [], 0
+    for gap in sorted(counts):
+        running += counts[gap]
+        rows.append({"gap_days": gap, "gaps": counts[gap], "cumulative_gaps": running,
+                     "cumulative_share": running / total, "is_reactivation": gap >= window})
+    return rows
 
 
 def at_risk_rows(customers: list[dict], window: int) -> list[dict]:
