@@ -88,8 +88,11 @@ repeated_versions as (
     select
         {{ parsed_columns }}
     from trimmed_customers
-    inner join repeated_customer_ids
-        on trimmed_customers.customer_id_text = repeated_customer_ids.repeated_customer_id
+    where exists (
+        select 1 as repeated
+        from repeated_customer_ids
+        where trimmed_customers.customer_id_text = repeated_customer_ids.repeated_customer_id
+    )
 
 ),
 

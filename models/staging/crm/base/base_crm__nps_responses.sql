@@ -79,8 +79,11 @@ repeated_versions as (
     select
         {{ parsed_columns }}
     from trimmed_responses
-    inner join repeated_response_ids
-        on trimmed_responses.response_id_text = repeated_response_ids.repeated_response_id
+    where exists (
+        select 1 as repeated
+        from repeated_response_ids
+        where trimmed_responses.response_id_text = repeated_response_ids.repeated_response_id
+    )
 
 ),
 

@@ -117,11 +117,15 @@ repeated_versions as (
     select
         {{ parsed_columns }}
     from trimmed_orders
-    inner join repeated_order_ids
-        on trimmed_orders.order_id_text = repeated_order_ids.repeated_order_id
-        {%- if is_line_grain %}
-        and trimmed_orders.line_id_text = repeated_order_ids.repeated_line_id
-        {%- endif %}
+    where exists (
+        select 1 as repeated
+        from repeated_order_ids
+        where
+            trimmed_orders.order_id_text = repeated_order_ids.repeated_order_id
+            {%- if is_line_grain %}
+            and trimmed_orders.line_id_text = repeated_order_ids.repeated_line_id
+            {%- endif %}
+    )
 
 ),
 
