@@ -15,15 +15,9 @@ orders as (
 
 ),
 
-order_days as (
-
-    select distinct
-        customer_id,
-        order_date
-    from orders
-
-),
-
+-- The days since the customer's previous order. Orders on one day give gaps of 0, and the first
+-- order of a day follows one of the previous order day, so the gaps above 0 are exactly the
+-- gaps between consecutive order days, without a distinct over all orders first.
 gaps as (
 
     select
@@ -31,7 +25,7 @@ gaps as (
         {{ crm_retention.days_between(
             'lag(order_date) over (partition by customer_id order by order_date)', 'order_date'
         ) }} as gap_days
-    from order_days
+    from orders
 
 ),
 
@@ -42,7 +36,7 @@ final as (
         cast(gap_days as {{ dbt.type_bigint() }}) as gap_days,
         cast(count(*) as {{ dbt.type_bigint() }}) as gaps
     from gaps
-    where gap_days is not null
+    where gap_days > 0
     group by customer_id, gap_days
 
 )
