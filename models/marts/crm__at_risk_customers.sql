@@ -25,7 +25,22 @@ stakes as (
 
     select
         customer_id,
+        email,
+        first_name,
+        last_name,
+        country,
+        acquisition_channel,
+        has_customer_record,
+        cohort_period,
+        last_order_date,
+        days_since_last_order,
+        orders,
         net_revenue as value_at_stake,
+        aov,
+        rfm_score,
+        rfm_segment,
+        latest_nps_score,
+        p_alive,
         cast(net_revenue * p_alive as {{ crm_retention.type_rate() }}) as weighted_value_at_stake,
         {{ crm_retention.value_group('net_revenue') }} as value_group,
         {{ crm_retention.value_group('net_revenue * p_alive') }} as weighted_value_group
@@ -67,17 +82,35 @@ group_starts as (
 
 ),
 
-ranks as (
+final as (
 
     select
-        stakes.customer_id,
-        value_starts.customers_before + row_number() over (
+        cast(value_starts.customers_before + row_number() over (
             partition by stakes.value_group order by stakes.value_at_stake desc, stakes.customer_id
-        ) as value_at_stake_rank,
-        weighted_starts.customers_before + row_number() over (
+        ) as {{ dbt.type_bigint() }}) as value_at_stake_rank,
+        stakes.customer_id,
+        stakes.email,
+        stakes.first_name,
+        stakes.last_name,
+        stakes.country,
+        stakes.acquisition_channel,
+        stakes.has_customer_record,
+        stakes.cohort_period,
+        stakes.last_order_date,
+        stakes.days_since_last_order,
+        cast({{ window_days }} - stakes.days_since_last_order as {{ dbt.type_bigint() }}) as days_until_churn,
+        stakes.orders,
+        stakes.value_at_stake,
+        stakes.aov,
+        stakes.rfm_score,
+        stakes.rfm_segment,
+        stakes.latest_nps_score,
+        stakes.p_alive,
+        stakes.weighted_value_at_stake,
+        cast(weighted_starts.customers_before + row_number() over (
             partition by stakes.weighted_value_group
             order by stakes.weighted_value_at_stake desc, stakes.customer_id
-        ) as weighted_value_at_stake_rank
+        ) as {{ dbt.type_bigint() }}) as weighted_value_at_stake_rank
     from stakes
     inner join group_starts as value_starts
         on
@@ -87,38 +120,6 @@ ranks as (
         on
             weighted_starts.measure = 'weighted'
             and stakes.weighted_value_group = weighted_starts.group_key
-
-),
-
-final as (
-
-    select
-        cast(ranks.value_at_stake_rank as {{ dbt.type_bigint() }}) as value_at_stake_rank,
-        customers.customer_id,
-        customers.email,
-        customers.first_name,
-        customers.last_name,
-        customers.country,
-        customers.acquisition_channel,
-        customers.has_customer_record,
-        customers.cohort_period,
-        customers.last_order_date,
-        customers.days_since_last_order,
-        cast({{ window_days }} - customers.days_since_last_order as {{ dbt.type_bigint() }}) as days_until_churn,
-        customers.orders,
-        customers.net_revenue as value_at_stake,
-        customers.aov,
-        customers.rfm_score,
-        customers.rfm_segment,
-        customers.latest_nps_score,
-        customers.p_alive,
-        stakes.weighted_value_at_stake,
-        cast(ranks.weighted_value_at_stake_rank as {{ dbt.type_bigint() }}) as weighted_value_at_stake_rank
-    from customers
-    inner join stakes
-        on customers.customer_id = stakes.customer_id
-    inner join ranks
-        on customers.customer_id = ranks.customer_id
 
 )
 
