@@ -34,8 +34,10 @@
       setting, both values and `dbt build --full-refresh`.
     Outside incremental mode all of this compiles to nothing: the models are plain tables (or
     views) and read no extra model, so their unit tests give the same inputs in both modes.
-    Everything that depends on the as-of date or on all customers at once (period marts, RFM,
-    lifecycle) is rebuilt every run.
+    The customer steps whose rows move with the as-of date or with every new order (customer
+    age, lifecycle, RFM scores, the customer list, CLV, churn events) are views in incremental
+    mode (`as_of_step`); what needs all customers at once (the RFM boundaries, the predictive
+    fit and predictions, the at-risk list, the period marts) is rebuilt every run.
 -#}
 
 {% macro is_incremental_mode() %}
@@ -304,8 +306,9 @@ changed_raw_rows as (
 {% endmacro %}
 
 {#-
-    Config of a model whose every row moves with the as-of date (customer ages, days since the
-    last order): a table in full builds; in incremental mode a view over the incremental tables,
+    Config of a customer-grain model whose rows move with the as-of date (customer ages, days
+    since the last order) or with any new order (RFM scores against the quintile boundaries), and
+    that only combines tables a run keeps: a table in full builds; in incremental mode a view,
     the cheap final step, so a run where only the date moved rewrites no customer row.
 -#}
 {% macro as_of_step() %}

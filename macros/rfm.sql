@@ -34,22 +34,6 @@
 {% endmacro %}
 
 {#-
-    The quintile (1-5) of the row at 1-based `position` among `total` rows, exactly as
-    ntile(5) over the same order numbers them: the first total mod 5 quintiles hold one row
-    more. Computed from a position, the score needs no window over all customers at once.
--#}
-{% macro quintile_of_position(position, total) -%}
-    {%- set size = 'floor(cast(' ~ total ~ ' as ' ~ crm_retention.type_rate() ~ ') / 5)' -%}
-    {%- set larger = '(' ~ total ~ ' - 5 * ' ~ size ~ ')' -%}
-    cast(case
-        when {{ position }} <= {{ larger }} * ({{ size }} + 1)
-            then floor(cast({{ position }} - 1 as {{ crm_retention.type_rate() }}) / ({{ size }} + 1)) + 1
-        else {{ larger }} + floor(cast({{ position }} - {{ larger }} * ({{ size }} + 1) - 1 as {{ crm_retention.type_rate() }})
-            / nullif({{ size }}, 0)) + 1
-    end as {{ dbt.type_int() }})
-{%- endmacro %}
-
-{#-
     A coarse group of a money or rate value that never decreases as the value grows: eight
     groups per factor e of the magnitude, negative values below zero. A rank over all rows is
     the number of rows in the groups before a row's group plus its rank inside its own group, a
@@ -62,4 +46,17 @@
         when {{ value }} >= 0 then floor({{ magnitude }} * 8)
         else -1 * floor({{ magnitude }} * 8) - 1
     end as {{ dbt.type_int() }})
+{%- endmacro %}
+
+{#-
+    1 where a row (value, id) comes after a boundary row (boundary_value, boundary_id) in the
+    order by value and then id, as `order by value, id` sorts them, else 0: the RFM scores
+    compare each customer with the last customer of every quintile
+    (int_crm__customer_rfm_boundaries).
+-#}
+{% macro passes_boundary(value, id, boundary_value, boundary_id) -%}
+    case
+        when {{ value }} > {{ boundary_value }} or ({{ value }} = {{ boundary_value }} and {{ id }} > {{ boundary_id }}) then 1
+        else 0
+    end
 {%- endmacro %}

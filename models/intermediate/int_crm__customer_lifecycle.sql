@@ -3,6 +3,7 @@
     the last order, whether the customer is active (inside a spell) and the lifecycle status of
     SPEC section 4.
 -#}
+{{ crm_retention.as_of_step() }}
 {%- set window_days = crm_retention.get_churn_window_days() -%}
 {%- set at_risk_days = crm_retention.get_at_risk_days() %}
 

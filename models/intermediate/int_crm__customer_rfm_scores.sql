@@ -3,14 +3,22 @@
     since the last order), frequency (orders) and monetary (net revenue), each scored 1-5 by
     quintile, 5 best, ties broken by customer_id (SPEC section 4).
 
-    A score is ntile(5) over all customers, computed from each customer's position in the order
-    instead of one window over every customer (which a distributed engine runs on a single
-    partition): the position is the number of customers in the lower groups of the measure plus
-    the rank inside the customer's own group, a window partitioned by the group. Money is
-    grouped by `value_group` (a monotone bucket of its logarithm), so its groups stay few;
-    recency and frequency are grouped by their value. The only unpartitioned windows run over
-    the groups.
+    A score is ntile(5) over all customers, computed without a window over every customer (which
+    re-sorts them all each run, and which a distributed engine runs on a single partition): a
+    customer's quintile is one more than the number of quintile boundaries
+    (int_crm__customer_rfm_boundaries, the last customer of quintiles 1-4) it comes after, in the
+    order of the measure and then customer_id. A full build makes it a table; in incremental mode
+    it is a view (`as_of_step`), so a run recomputes twelve boundary customers, not a row per
+    customer.
 -#}
+{%- set measures = [
+    {'name': 'recency', 'value': 'last_order_date', 'boundary': 'recency_last_order_date'},
+    {'name': 'frequency', 'value': 'orders', 'boundary': 'frequency_orders'},
+    {'name': 'monetary', 'value': 'net_revenue', 'boundary': 'monetary_net_revenue'},
+] -%}
+{%- set boundaries = [] -%}
+{%- for measure in measures %}{% for quintile in range(1, 5) %}{% do boundaries.append({'measure': measure, 'quintile': quintile, 'name': measure.name ~ '_' ~ quintile}) %}{% endfor %}{% endfor -%}
+{{ crm_retention.as_of_step() }}
 
 with
 
@@ -20,132 +28,48 @@ cohorts as (
 
 ),
 
-as_of as (
+boundaries as (
 
-    select * from {{ ref('int_crm__as_of') }}
+    select * from {{ ref('int_crm__customer_rfm_boundaries') }}
 
 ),
 
--- Each measure oriented so that a larger value is better; the group is a monotone function of it.
-measures as (
+-- The twelve boundaries in one row.
+boundary_row as (
 
     select
-        cohorts.customer_id,
-        -1 * {{ crm_retention.days_between('cohorts.last_order_date', 'as_of.as_of_date') }} as recency_value,
-        cohorts.orders as frequency_value,
-        cohorts.net_revenue as monetary_value,
-        {{ crm_retention.value_group('cohorts.net_revenue') }} as monetary_group
+        count(*) as boundary_customers,
+        {%- for boundary in boundaries %}
+        max(case when quintile = {{ boundary.quintile }} then {{ boundary.measure.boundary }} end) as {{ boundary.name }}_value,
+        max(case when quintile = {{ boundary.quintile }} then {{ boundary.measure.name }}_customer_id end) as {{ boundary.name }}_customer_id{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from boundaries
+
+),
+
+-- 1 where the customer passes the boundary (comes after it): later in the measure's order, or equal and
+-- later by customer_id.
+passed as (
+
+    select
+        {%- for boundary in boundaries %}
+        {{ crm_retention.passes_boundary('cohorts.' ~ boundary.measure.value, 'cohorts.customer_id', 'boundary_row.' ~ boundary.name ~ '_value', 'boundary_row.' ~ boundary.name ~ '_customer_id') }}
+            as {{ boundary.name }}_passed,
+        {%- endfor %}
+        cohorts.customer_id
     from cohorts
-    cross join as_of
-
-),
-
-recency_groups as (
-
-    select
-        recency_value,
-        count(*) as customers
-    from measures
-    group by recency_value
-
-),
-
-frequency_groups as (
-
-    select
-        frequency_value,
-        count(*) as customers
-    from measures
-    group by frequency_value
-
-),
-
-monetary_groups as (
-
-    select
-        monetary_group,
-        count(*) as customers
-    from measures
-    group by monetary_group
-
-),
-
-group_starts as (
-
-    select
-        'recency' as measure,
-        cast(recency_value as {{ dbt.type_bigint() }}) as group_key,
-        sum(customers) over (order by recency_value rows between unbounded preceding and current row)
-        - customers as customers_before
-    from recency_groups
-
-    union all
-
-    select
-        'frequency' as measure,
-        cast(frequency_value as {{ dbt.type_bigint() }}) as group_key,
-        sum(customers) over (order by frequency_value rows between unbounded preceding and current row)
-        - customers as customers_before
-    from frequency_groups
-
-    union all
-
-    select
-        'monetary' as measure,
-        cast(monetary_group as {{ dbt.type_bigint() }}) as group_key,
-        sum(customers) over (order by monetary_group rows between unbounded preceding and current row)
-        - customers as customers_before
-    from monetary_groups
-
-),
-
-positions as (
-
-    select
-        measures.customer_id,
-        recency_starts.customers_before + row_number() over (
-            partition by measures.recency_value order by measures.customer_id
-        ) as recency_position,
-        frequency_starts.customers_before + row_number() over (
-            partition by measures.frequency_value order by measures.customer_id
-        ) as frequency_position,
-        monetary_starts.customers_before + row_number() over (
-            partition by measures.monetary_group order by measures.monetary_value, measures.customer_id
-        ) as monetary_position
-    from measures
-    inner join group_starts as recency_starts
-        on
-            recency_starts.measure = 'recency'
-            and measures.recency_value = recency_starts.group_key
-    inner join group_starts as frequency_starts
-        on
-            frequency_starts.measure = 'frequency'
-            and measures.frequency_value = frequency_starts.group_key
-    inner join group_starts as monetary_starts
-        on
-            monetary_starts.measure = 'monetary'
-            and measures.monetary_group = monetary_starts.group_key
-
-),
-
-customer_count as (
-
-    select count(*) as customers from measures
+    cross join boundary_row
 
 ),
 
 scored as (
 
     select
-        positions.customer_id,
-        {{ crm_retention.quintile_of_position('positions.recency_position', 'customer_count.customers') }}
-            as recency_score,
-        {{ crm_retention.quintile_of_position('positions.frequency_position', 'customer_count.customers') }}
-            as frequency_score,
-        {{ crm_retention.quintile_of_position('positions.monetary_position', 'customer_count.customers') }}
-            as monetary_score
-    from positions
-    cross join customer_count
+        customer_id,
+        {%- for measure in measures %}
+        1 + {{ measure.name }}_1_passed + {{ measure.name }}_2_passed + {{ measure.name }}_3_passed + {{ measure.name }}_4_passed as {{ measure.name }}_score{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from passed
 
 ),
 
@@ -153,9 +77,9 @@ final as (
 
     select
         customer_id,
-        recency_score,
-        frequency_score,
-        monetary_score,
+        cast(recency_score as {{ dbt.type_int() }}) as recency_score,
+        cast(frequency_score as {{ dbt.type_int() }}) as frequency_score,
+        cast(monetary_score as {{ dbt.type_int() }}) as monetary_score,
         {{ dbt.concat([
             'cast(recency_score as ' ~ dbt.type_string() ~ ')',
             'cast(frequency_score as ' ~ dbt.type_string() ~ ')',

@@ -1,4 +1,5 @@
 {#- One row per churn event: a spell that ended (last order + W) on or before the as-of date. -#}
+{{ crm_retention.as_of_step() }}
 
 with
 

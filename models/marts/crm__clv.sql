@@ -5,6 +5,7 @@
     the purchase summaries of the predictive models and, where they run, their predictions (null
     elsewhere).
 -#}
+{{ crm_retention.as_of_step() }}
 {%- set using_spend = crm_retention.get_flag('crm_using_marketing_spend', true) -%}
 {%- set predictions = crm_retention.predictions_status() -%}
 

@@ -6,6 +6,7 @@
     without one have zero orders and null dates, lifecycle and scores. p_alive is the
     probability the customer is still alive where the predictive models run (null elsewhere).
 -#}
+{{ crm_retention.as_of_step() }}
 {%- set using_nps = crm_retention.get_flag('crm_using_nps', true) -%}
 {%- set predictions = crm_retention.predictions_status() %}
 

@@ -1,15 +1,44 @@
 {#-
     One row per RFM segment: how many customers are in it, their orders and net revenue, and its
-    shares of all scored customers and revenue. A roll-up of crm__customers (customers with a
-    counted order, the ones RFM scores), so a dashboard shows segments without aggregating.
+    shares of all scored customers and revenue, so a dashboard shows segments without
+    aggregating. The customers are those of crm__customers with an RFM segment (a counted order),
+    with the same figures; it reads the scores and the cohorts that crm__customers assembles, not
+    crm__customers itself, which in incremental mode is a view that also joins every customer's
+    record, NPS and predictions.
 -#}
 
 with
 
+scores as (
+
+    select * from {{ ref('int_crm__customer_rfm_scores') }}
+    where rfm_segment is not null
+
+),
+
+cohorts as (
+
+    select * from {{ ref('int_crm__customer_cohorts') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_crm__as_of') }}
+
+),
+
 customers as (
 
-    select * from {{ ref('crm__customers') }}
-    where rfm_segment is not null
+    select
+        scores.rfm_segment,
+        cohorts.orders,
+        cohorts.net_revenue,
+        {{ crm_retention.days_between('cohorts.last_order_date', 'as_of.as_of_date') }} as days_since_last_order
+    from scores
+    inner join cohorts
+        on scores.customer_id = cohorts.customer_id
+    cross join as_of
 
 ),
 
