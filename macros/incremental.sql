@@ -95,9 +95,15 @@
     of the source to its expression over `relation`; `key` is the raw key as trimmed text; a
     row's change time is its updated_at, or else its own timestamp `own_time` (raw_change_time;
     the same columns in {{ this }}). Rows whose change time is missing or does not parse, and rows without a key,
-    are few and always re-read.
+    are few and always re-read. With `skip_unchanged`, a key inside the lookback whose raw rows
+    match the stored ones (number of rows and change times, as the full check compares) is left
+    alone: the lookback re-reads days of rows to catch late ones, and rewriting the unchanged ones
+    would send their customers down every customer-grain table. A key with a row rejected as
+    future_timestamp is always re-read (its day may have come). A base table whose rows also
+    depend on another table (orders converted with exchange rates) re-reads every key of the
+    lookback, so a rate that arrives late still reaches them.
 -#}
-{% macro incremental_raw_rows(relation, raw, key, stored_key, own_time) %}
+{% macro incremental_raw_rows(relation, raw, key, stored_key, own_time, skip_unchanged=true) %}
     {%- set changed_at = crm_retention.raw_change_time(raw, own_time) -%}
     {%- set stored_changed_at = 'coalesce(updated_at, ' ~ own_time ~ ')' -%}
     {%- set since = crm_retention._changed_since(stored_changed_at) -%}
@@ -153,7 +159,7 @@ changed_raw_rows as (
 
     with
 
-    changed_keys as (
+    candidate_keys as (
 
         {{ recent_keys | indent(4) }}
         {%- if full_check %}
@@ -165,12 +171,72 @@ changed_raw_rows as (
         where not is_deleted
         {%- endif %}
 
-    )
+    ){% if not skip_unchanged %}
 
     select raw_table.*
     from {{ relation }} as raw_table
+    inner join candidate_keys
+        on coalesce({{ key }}, '') = candidate_keys.changed_key
+    {%- else %},
+
+    candidate_rows as (
+
+        select raw_table.*
+        from {{ relation }} as raw_table
+        inner join candidate_keys
+            on coalesce({{ key }}, '') = candidate_keys.changed_key
+
+    ),
+
+    -- A candidate key whose raw rows match the stored ones in number and change times is unchanged.
+    candidate_stats as (
+
+        select
+            coalesce({{ key }}, '') as checked_key,
+            count(*) as row_count,
+            sum({{ seconds }}) as change_seconds,
+            max(case when {{ seconds }} is null then 1 else 0 end) as has_unread_change_time
+        from candidate_rows
+        group by coalesce({{ key }}, '')
+
+    ),
+
+    stored_stats as (
+
+        select
+            {{ stored_key }} as checked_key,
+            count(*) as row_count,
+            sum({{ stored_seconds }}) as change_seconds,
+            -- A row rejected as dated after its build day may be valid now: re-read, never skipped.
+            max(case when rejection_reason = 'future_timestamp' then 1 else 0 end) as has_future_row
+        from {{ this }}
+        where
+            {{ stored_key }} in (select candidate_stats.checked_key from candidate_stats)
+            and {{ crm_retention.is_live_row() }}
+        group by {{ stored_key }}
+
+    ),
+
+    changed_keys as (
+
+        select candidate_stats.checked_key as changed_key
+        from candidate_stats
+        left join stored_stats
+            on candidate_stats.checked_key = stored_stats.checked_key
+        where
+            stored_stats.checked_key is null
+            or candidate_stats.has_unread_change_time = 1
+            or stored_stats.has_future_row = 1
+            or candidate_stats.row_count <> stored_stats.row_count
+            or coalesce(candidate_stats.change_seconds, -1) <> coalesce(stored_stats.change_seconds, -1)
+
+    )
+
+    select candidate_rows.*
+    from candidate_rows
     inner join changed_keys
         on coalesce({{ key }}, '') = changed_keys.changed_key
+    {%- endif %}
 
 )
     {%- endset -%}

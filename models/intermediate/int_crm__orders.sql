@@ -1,8 +1,13 @@
 {#-
     Counted orders up to the as-of date: the only orders any metric sees. A view in full builds
     (its readers scan it once each); a table in incremental mode.
+    Without crm_as_of_date the as-of date is the latest counted order date, so every counted order
+    is on or before it and nothing is filtered: the model does not read int_crm__as_of, and an
+    incremental run never keeps an order out because the as-of date it read was stale (a run of
+    a subset of the models). A pinned date is a literal, recorded with the incremental tables.
 -#}
 {{ crm_retention.incremental_by_customer(full_build='view') }}
+{%- set as_of_date = crm_retention.get_as_of_date() %}
 
 with
 
@@ -13,25 +18,17 @@ orders as (
 
 ),
 
-as_of as (
-
-    select * from {{ ref('int_crm__as_of') }}
-
-),
-
 final as (
 
     select
-        orders.order_id,
-        orders.customer_id,
-        orders.ordered_at,
-        orders.order_date,
-        {{ crm_retention.period_start('orders.order_date') }} as period_start,
-        orders.net_revenue
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        {{ crm_retention.period_start('order_date') }} as period_start,
+        net_revenue
     from orders
-    inner join as_of
-        on orders.order_date <= as_of.as_of_date
-    where orders.is_counted
+    where is_counted{% if as_of_date %} and order_date <= cast('{{ as_of_date }}' as date){% endif %}
 
 )
 

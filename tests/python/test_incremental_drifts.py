@@ -1,11 +1,15 @@
 """The four ways incremental mode used to drift from a full refresh, each as a test: an
 interrupted run, an order moved to another customer in place, hard deletes, and a changed
-setting. Each ends equal to the reference of the raw rows as they are (a full refresh), or the
-run stops with its documented message. The random sequences of
-tests/python/test_incremental_sequences.py mix the same steps."""
+setting; and two properties of the re-read lookback (unchanged keys are left alone, an order
+rejected as dated in the future is staged when its day comes). Each ends equal to the reference
+of the raw rows as they are (a full refresh), or the run stops with its documented message. The
+random sequences of tests/python/test_incremental_sequences.py mix the same steps."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import duckdb
 import pytest
 
 from incremental_sequences import DuckDBWarehouse, Sequence
@@ -74,6 +78,43 @@ def test_hard_deletes_leave_the_marts(shop):
     # and the next normal run finds nothing to repair
     result = shop.run(["build"])
     assert result.returncode == 0, result.stdout[-3000:]
+    assert_equal_to_full_refresh(shop)
+
+
+def test_unchanged_keys_of_the_lookback_are_left_alone(shop):
+    # A run with no raw change re-reads the keys of the lookback but rewrites none of them, so the
+    # order log gains nothing and no customer is recomputed downstream.
+    shop.append()
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    logged = len(shop.warehouse.table("stg_crm__order_changes"))
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert len(shop.warehouse.table("stg_crm__order_changes")) == logged
+    assert_equal_to_full_refresh(shop)
+
+
+def test_an_order_rejected_as_future_is_staged_when_its_day_comes(shop):
+    # An order dated today (UTC), which a build on an earlier day rejected as future_timestamp. That
+    # earlier state is made here: the base table holds the rejection and everything downstream is
+    # rebuilt from it. The next run, with no raw change, must stage the order.
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT00:00:01Z")
+    order = {**shop.new_order(shop.customers()[0], now, now), "status": "completed"}
+    shop.raw["orders"].append(order)
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    con = duckdb.connect(str(shop.warehouse.path / "crm.duckdb"))
+    try:
+        con.execute("update main.base_crm__orders set rejection_reason = 'future_timestamp' where order_id = ?",
+                    [order["order_id"]])
+    finally:
+        con.close()
+    result = shop.run(["run", "--full-refresh", "--exclude", "base_crm__orders", "base_crm__customers"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert order["order_id"] not in {o["order_id"] for o in shop.warehouse.table("int_crm__orders")}
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert order["order_id"] in {o["order_id"] for o in shop.warehouse.table("int_crm__orders")}
     assert_equal_to_full_refresh(shop)
 
 

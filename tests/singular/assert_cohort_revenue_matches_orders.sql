@@ -15,12 +15,22 @@ cohort_totals as (
 
 ),
 
+as_of as (
+
+    select * from {{ ref('int_crm__as_of') }}
+
+),
+
+-- Up to the marts' as-of date: after a run of a subset of the models, orders staged since the
+-- marts were built are not theirs to add up.
 order_totals as (
 
     select
-        coalesce(sum(net_revenue), 0) as order_revenue,
+        coalesce(sum(orders.net_revenue), 0) as order_revenue,
         count(*) as order_count
-    from {{ ref('int_crm__orders') }}
+    from {{ ref('int_crm__orders') }} as orders
+    inner join as_of
+        on orders.order_date <= as_of.as_of_date
 
 )
 

@@ -24,13 +24,23 @@ orders as (
 
 ),
 
+as_of as (
+
+    select * from {{ ref('int_crm__as_of') }}
+
+),
+
+-- Up to the marts' as-of date: after a run of a subset of the models, orders staged since the
+-- marts were built are not theirs to add up.
 order_revenue as (
 
     select
-        period_start,
-        sum(net_revenue) as revenue
+        orders.period_start,
+        sum(orders.net_revenue) as revenue
     from orders
-    group by period_start
+    inner join as_of
+        on orders.order_date <= as_of.as_of_date
+    group by orders.period_start
 
 ),
 

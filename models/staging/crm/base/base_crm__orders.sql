@@ -35,8 +35,10 @@
 {%- set incremental = none -%}
 {%- set raw_rows = source('crm', 'orders') -%}
 {%- if is_incremental() -%}
+    {#- Converted amounts also depend on the exchange rates: then every key of the lookback is re-read. -#}
     {%- set incremental = crm_retention.incremental_raw_rows(
-        source('crm', 'orders'), raw, order_id, 'order_id', 'ordered_at'
+        source('crm', 'orders'), raw, order_id, 'order_id', 'ordered_at',
+        skip_unchanged=not (reporting_currency and crm_retention.get_flag('crm_using_exchange_rates', false))
     ) -%}
     {%- set raw_rows = 'changed_raw_rows' -%}
 {%- endif -%}
