@@ -58,6 +58,14 @@
     {{ return('deleted_from_source') }}
 {% endmacro %}
 
+{#-
+    The rejection reason of a row dated after the day it was built: base tables give it, and an
+    incremental run re-reads its key, since the day may have come.
+-#}
+{% macro future_reason() %}
+    {{ return('future_timestamp') }}
+{% endmacro %}
+
 {#- The run's start (to the microsecond), stamped on the rows a run writes. -#}
 {% macro run_started_at_literal() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
@@ -139,8 +147,7 @@
         where
             raw_keys.checked_key is null
             or stored_keys.checked_key is null
-            or raw_keys.row_count <> stored_keys.row_count
-            or coalesce(raw_keys.change_seconds, -1) <> coalesce(stored_keys.change_seconds, -1)
+            or {{ crm_retention._key_rows_differ('raw_keys', 'stored_keys') }}
     {%- endset -%}
     {%- set ctes -%}
 {%- if full_check %}
@@ -208,7 +215,7 @@ changed_raw_rows as (
             count(*) as row_count,
             sum({{ stored_seconds }}) as change_seconds,
             -- A row rejected as dated after its build day may be valid now: re-read, never skipped.
-            max(case when rejection_reason = 'future_timestamp' then 1 else 0 end) as has_future_row
+            max(case when rejection_reason = '{{ crm_retention.future_reason() }}' then 1 else 0 end) as has_future_row
         from {{ this }}
         where
             {{ stored_key }} in (select candidate_stats.checked_key from candidate_stats)
@@ -227,8 +234,7 @@ changed_raw_rows as (
             stored_stats.checked_key is null
             or candidate_stats.has_unread_change_time = 1
             or stored_stats.has_future_row = 1
-            or candidate_stats.row_count <> stored_stats.row_count
-            or coalesce(candidate_stats.change_seconds, -1) <> coalesce(stored_stats.change_seconds, -1)
+            or {{ crm_retention._key_rows_differ('candidate_stats', 'stored_stats') }}
 
     )
 
@@ -262,6 +268,16 @@ changed_raw_rows as (
     {%- endif -%}
     {{ return({'ctes': ctes, 'tombstones': tombstones}) }}
 {% endmacro %}
+
+{#-
+    Whether a key's raw rows differ from its stored live rows, from their per-key statistics (the
+    aliases of two relations with row_count and change_seconds): the full check and the re-read
+    lookback compare keys the same way.
+-#}
+{% macro _key_rows_differ(raw_stats, stored_stats) -%}
+    ({{ raw_stats }}.row_count <> {{ stored_stats }}.row_count
+    or coalesce({{ raw_stats }}.change_seconds, -1) <> coalesce({{ stored_stats }}.change_seconds, -1))
+{%- endmacro %}
 
 {#- A raw row's change time: its updated_at, or else its own timestamp `own_time`, parsed from the raw columns. -#}
 {% macro raw_change_time(raw, own_time) -%}

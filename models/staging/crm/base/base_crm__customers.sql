@@ -129,7 +129,7 @@ classified as (
             when version_rank > 1 then 'duplicate_customer_id'
             when has_created_at and not is_created_at_valid then 'invalid_timestamp'
             when {{ crm_retention.is_too_early('created_at') }} then 'too_early_timestamp'
-            when cast(created_at as date) > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
+            when cast(created_at as date) > {{ crm_retention.current_utc_date() }} then '{{ crm_retention.future_reason() }}'
         end as rejection_reason
     from versioned
 

@@ -45,7 +45,7 @@ classified as (
         case
             when not is_spent_on_valid then 'invalid_timestamp'
             when {{ crm_retention.is_too_early('spent_on') }} then 'too_early_timestamp'
-            when spent_on > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
+            when spent_on > {{ crm_retention.current_utc_date() }} then '{{ crm_retention.future_reason() }}'
             when channel is null then 'missing_channel'
             when not is_amount_number then 'invalid_amount'
             when amount < 0 then 'negative_amount'

@@ -118,7 +118,7 @@ classified as (
             when customer_id is null then 'missing_customer_id'
             when not is_responded_at_valid then 'invalid_timestamp'
             when {{ crm_retention.is_too_early('responded_at') }} then 'too_early_timestamp'
-            when cast(responded_at as date) > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
+            when cast(responded_at as date) > {{ crm_retention.current_utc_date() }} then '{{ crm_retention.future_reason() }}'
             when score is null or score > 10 then 'invalid_score'
         end as rejection_reason
     from versioned

@@ -234,7 +234,7 @@ classified as (
             when customer_id is null then 'missing_customer_id'
             when not is_ordered_at_valid then 'invalid_timestamp'
             when {{ crm_retention.is_too_early('ordered_at') }} then 'too_early_timestamp'
-            when cast(ordered_at as date) > {{ crm_retention.current_utc_date() }} then 'future_timestamp'
+            when cast(ordered_at as date) > {{ crm_retention.current_utc_date() }} then '{{ crm_retention.future_reason() }}'
             when status is null
                 or status not in ('{{ (statuses.counted + statuses.ignored) | join("', '") }}')
                 then 'unknown_status'
