@@ -34,10 +34,11 @@
       setting, both values and `dbt build --full-refresh`.
     Outside incremental mode all of this compiles to nothing: the models are plain tables (or
     views) and read no extra model, so their unit tests give the same inputs in both modes.
-    The customer steps whose rows move with the as-of date or with every new order (customer
-    age, lifecycle, RFM scores, the customer list, CLV, churn events) are views in incremental
-    mode (`as_of_step`); what needs all customers at once (the RFM boundaries, the predictive
-    fit and predictions, the at-risk list, the period marts) is rebuilt every run.
+    The customer steps whose rows move with the as-of date or with every new order (who is a
+    customer, customer age, lifecycle, RFM scores, the customer list, CLV, churn events, the
+    at-risk list) are views in incremental mode (`as_of_step`); what needs all customers at once
+    (the RFM boundaries, the predictive fit and predictions, the period marts) is rebuilt every
+    run.
 -#}
 
 {% macro is_incremental_mode() %}
@@ -115,13 +116,34 @@
     {%- set changed_at = crm_retention.raw_change_time(raw, own_time) -%}
     {%- set stored_changed_at = 'coalesce(updated_at, ' ~ own_time ~ ')' -%}
     {%- set since = crm_retention._changed_since(stored_changed_at) -%}
+    {#-
+        The raw key as exported (its spelling) and whether it may need trimming: a key that
+        starts and ends with printable ASCII is its own trimmed text (trim_whitespace), so only
+        the others pay the trim when the table is searched for the re-read keys' rows.
+    -#}
+    {%- set raw_key = raw[stored_key] -%}
+    {%- set spelling = 'cast(' ~ raw_key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+    {%- if crm_retention.is_numeric_type(raw.types[stored_key]) -%}
+        {%- set may_be_blank = raw_key ~ ' is null' -%}
+        {%- set may_need_trim = raw_key ~ ' is null' -%}
+    {%- else -%}
+        {%- set may_be_blank = raw_key ~ ' is null or not (ascii(' ~ spelling ~ ') between 33 and 126)' -%}
+        {%- set may_need_trim = raw_key ~ ' is null or not (ascii(' ~ spelling ~ ') between 33 and 126 and ascii(right('
+            ~ spelling ~ ', 1)) between 33 and 126)' -%}
+    {%- endif -%}
+    {#- Two selects, so that the change times alone can skip the old row groups. -#}
     {%- set recent_keys -%}
-        select distinct coalesce({{ key }}, '') as changed_key
+        select coalesce({{ key }}, '') as changed_key
         from {{ relation }}
         where
-            {{ key }} is null
-            or {{ changed_at }} is null
+            {{ changed_at }} is null
             or {{ changed_at }} >= {{ since }}
+
+        union
+
+        select '' as changed_key
+        from {{ relation }}
+        where ({{ may_be_blank }}) and {{ key }} is null
     {%- endset -%}
     {%- set full_check = crm_retention.get_flag('crm_incremental_full_check', false) -%}
     {%- set seconds = crm_retention._epoch_seconds(changed_at) -%}
@@ -178,22 +200,29 @@ changed_raw_rows as (
         where not is_deleted
         {%- endif %}
 
-    ){% if not skip_unchanged %}
+    ),
 
-    select raw_table.*
-    from {{ relation }} as raw_table
-    inner join candidate_keys
-        on coalesce({{ key }}, '') = candidate_keys.changed_key
-    {%- else %},
-
+    -- Every raw row of those keys: a row whose spelling is a key is of that key (trimming a
+    -- trimmed key changes nothing); the others are the rows whose spelling trims to a key.
     candidate_rows as (
 
         select raw_table.*
         from {{ relation }} as raw_table
-        inner join candidate_keys
-            on coalesce({{ key }}, '') = candidate_keys.changed_key
+        where {{ spelling }} in (select candidate_keys.changed_key from candidate_keys)
 
-    ),
+        union all
+
+        select raw_table.*
+        from {{ relation }} as raw_table
+        where
+            ({{ may_need_trim }})
+            and coalesce({{ key }}, '') in (select candidate_keys.changed_key from candidate_keys)
+            and ({{ raw_key }} is null or coalesce({{ key }}, '') <> {{ spelling }})
+
+    ){% if not skip_unchanged %}
+
+    select * from candidate_rows
+    {%- else %},
 
     -- A candidate key whose raw rows match the stored ones in number and change times is unchanged.
     candidate_stats as (
@@ -389,9 +418,10 @@ changed_raw_rows as (
 
 {#-
     Config of a customer-grain model whose rows move with the as-of date (customer ages, days
-    since the last order) or with any new order (RFM scores against the quintile boundaries), and
-    that only combines tables a run keeps: a table in full builds; in incremental mode a view,
-    the cheap final step, so a run where only the date moved rewrites no customer row.
+    since the last order) or with any new order (RFM scores against the quintile boundaries, the
+    guests among the customers), and that only combines tables a run keeps: a table in full
+    builds; in incremental mode a view, the cheap final step, so a run where only the date moved
+    rewrites no customer row.
 -#}
 {% macro as_of_step() %}
     {% do config(materialized='view' if crm_retention.is_incremental_mode() else 'table') %}

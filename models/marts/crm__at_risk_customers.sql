@@ -9,7 +9,11 @@
     positions so that a distributed engine does not sort all of them in one partition: the
     customers in higher value groups (`value_group`) plus the rank inside the customer's own
     group. The only unpartitioned windows run over the groups (docs/engines.md).
+
+    Who is at risk moves with the as-of date: a view in incremental mode (`as_of_step`), over the
+    crm__customers view (about 0.5 s a query at 1M customers on DuckDB).
 -#}
+{{ crm_retention.as_of_step() }}
 {%- set window_days = crm_retention.get_churn_window_days() %}
 
 with

@@ -239,6 +239,22 @@ class Sequence:
         self.raw["orders"].append({**row, "customer_id": self.rng.choice(self.customers()), "updated_at": self.stamp()})
         return f"new version of {row['order_id']} for another customer"
 
+    def respell(self):
+        # A loader that pads ids: a new version of an order whose id arrives with whitespace (a
+        # space, tab, no-break space or byte-order mark) is the same order.
+        row = self.pick_order()
+        padded = self.rng.choice([" {} ", "\t{}", "{}\u00a0", "\ufeff{}"]).format(row["order_id"].strip(ref.WHITESPACE))
+        self.raw["orders"].append({**row, "order_id": padded, "status": self.rng.choice(["completed", "cancelled"]),
+                                   "updated_at": self.stamp()})
+        return f"new version of {row['order_id']!r} spelled {padded!r}"
+
+    def blank_id(self):
+        # A row without an id (rejected, and re-read by every run).
+        at = self.stamp()
+        self.raw["orders"].append({**self.new_order(self.rng.choice(self.customers()), at, at),
+                                   "order_id": self.rng.choice([None, "", " ", "\t\u00a0"])})
+        return "order row without an id"
+
     def delete(self):
         removed = []
         for _ in range(self.rng.randint(1, 2)):
@@ -257,7 +273,7 @@ class Sequence:
         return f"changed customer {row['customer_id']}"
 
     CHANGES = ["append", "append", "late_inside", "late_beyond", "update", "cancel", "move",
-               "move_by_new_version", "delete", "customer_change"]
+               "move_by_new_version", "respell", "blank_id", "delete", "customer_change"]
 
     # ---------- runs ----------
 

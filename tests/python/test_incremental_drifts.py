@@ -1,13 +1,14 @@
 """The four ways incremental mode used to drift from a full refresh, each as a test: an
 interrupted run, an order moved to another customer in place, hard deletes, and a changed
-setting; and two properties of the re-read lookback (unchanged keys are left alone, an order
-rejected as dated in the future is staged when its day comes). Each ends equal to the reference
+setting; and three properties of the re-read lookback (unchanged keys are left alone, an id
+spelled with whitespace is the same key, an order rejected as dated in the future is staged
+when its day comes). Each ends equal to the reference
 of the raw rows as they are (a full refresh), or the run stops with its documented message. The
 random sequences of tests/python/test_incremental_sequences.py mix the same steps."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import duckdb
 import pytest
@@ -91,6 +92,26 @@ def test_unchanged_keys_of_the_lookback_are_left_alone(shop):
     result = shop.run(["build"])
     assert result.returncode == 0, result.stdout[-3000:]
     assert len(shop.warehouse.table("stg_crm__order_changes")) == logged
+    assert_equal_to_full_refresh(shop)
+
+
+def test_an_id_spelled_with_whitespace_is_the_same_key(shop):
+    # The re-read finds a key's rows by their raw spelling, and trims only the spellings that may
+    # need it: a padded new version of an old order and rows without an id must still be read.
+    old = shop.pick_order()
+    shop.raw["orders"].append({**old, "order_id": f"\u00a0{old['order_id']}\t", "status": "cancelled",
+                               "updated_at": shop.stamp()})
+    shop.blank_id()
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_equal_to_full_refresh(shop)
+    staged = [o for o in shop.warehouse.table("stg_crm__orders") if o["order_id"] == old["order_id"]]
+    assert [o["status"] for o in staged] == ["cancelled"]
+    # and a later version spelled plainly again wins over the padded one
+    shop.clock += timedelta(days=1)
+    shop.raw["orders"].append({**old, "status": "completed", "updated_at": shop.stamp()})
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
     assert_equal_to_full_refresh(shop)
 
 

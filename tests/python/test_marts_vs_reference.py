@@ -103,11 +103,15 @@ def test_demo_staging_and_rejections_match_reference(demo_month, demo_month_expe
     assert built_rejections == expected_rejections
     built_orders = {r["order_id"]: r for r in demo_month.table("stg_crm__orders")}
     assert set(built_orders) == {o["order_id"] for o in cleaned.orders}
+    # Whether an order's customer has a record (a guest checkout if not) is listed per customer.
+    built_customers = {r["customer_id"]: r for r in demo_month.table("int_crm__customers")}
     for order in cleaned.orders:
         row = built_orders[order["order_id"]]
         for column in ["customer_id", "ordered_at", "order_date", "status", "status_class", "amount",
-                       "refunded_amount", "net_revenue", "has_customer_record"]:
+                       "refunded_amount", "net_revenue"]:
             assert row[column] == order[column], (order["order_id"], column, row[column], order[column])
+        flag = built_customers[order["customer_id"]]["has_customer_record"]
+        assert flag == order["has_customer_record"], (order["order_id"], flag)
 
 
 def test_spec_worked_example(tmp_path):

@@ -25,7 +25,7 @@ from raw_schema import RAW_COLUMNS  # noqa: E402
 # package's unit tests feed text fixtures through the raw tables' real column types, which the
 # typed build changes on purpose. Cautious selection: a test that also reads a model left out
 # (tests/singular/assert_as_of_is_one_row.sql reads int_crm__as_of) is not run.
-SELECT = ["--select", "path:models/staging", "crm__rejected_rows", "--exclude-resource-type", "unit_test",
+SELECT = ["--select", "path:models/staging", "crm__rejected_rows", "int_crm__customers", "--exclude-resource-type", "unit_test",
           "--indirect-selection", "cautious"]
 
 STAGED = "staged"
@@ -48,13 +48,13 @@ def order(order_id, *, customer_id="c1", ordered_at="2024-03-05", status="comple
 
 def staged_order(order_id, *, customer_id="c1", ordered_at=ts(2024, 3, 5), order_date=date(2024, 3, 5),
                  status="completed", status_class="counted", amount=D("10.00"), refunded_amount=None,
-                 net_revenue=None, currency=None, updated_at=None, has_customer_record=True):
+                 net_revenue=None, currency=None, updated_at=None):
     return {"order_id": order_id, "customer_id": customer_id, "ordered_at": ordered_at, "order_date": order_date,
             "status": status, "status_class": status_class, "is_counted": status_class == "counted", "amount": amount, "refunded_amount": refunded_amount,
             "net_revenue": amount if net_revenue is None else net_revenue, "currency": currency,
             # One currency, one row per order: the original amounts are the amounts.
             "original_amount": amount, "original_refunded_amount": refunded_amount, "exchange_rate": 1.0, "lines": 1,
-            "updated_at": updated_at, "has_customer_record": has_customer_record}
+            "updated_at": updated_at}
 
 
 # (raw row, expected outcome): a rejection reason, or STAGED for a good row (values in STAGED_ORDERS).
@@ -189,8 +189,8 @@ STAGED_ORDERS = {row["order_id"]: row for row in [
     staged_order("o_refund_blank", amount=D("20")),
     staged_order("o_cancelled", status="cancelled", status_class="ignored"),
     staged_order("o_pending", status="pending", status_class="ignored"),
-    staged_order("o_guest", customer_id="c_guest", has_customer_record=False),
-    staged_order("o_customer_rejected", customer_id="c_bad_created", has_customer_record=False),
+    staged_order("o_guest", customer_id="c_guest"),
+    staged_order("o_customer_rejected", customer_id="c_bad_created"),
     staged_order("o_dup", amount=D("30"), updated_at=ts(2024, 3, 3)),
     staged_order("o_twin", amount=D("15"), updated_at=ts(2024, 3, 1)),
     staged_order("o_tie", ordered_at=ts(2024, 3, 6), order_date=date(2024, 3, 6), updated_at=ts(2024, 3, 7)),
@@ -394,6 +394,16 @@ def test_good_customers_parse_to_exact_values(text_build):
     assert set(staged) == set(STAGED_CUSTOMERS)
     for customer_id, expected in STAGED_CUSTOMERS.items():
         assert staged[customer_id] == {"customer_id": customer_id, **expected}, customer_id
+
+
+def test_customers_are_the_records_and_the_guests_of_staged_orders(text_build):
+    """definitions.md: an order whose customer has no staged record (none, or one rejected) is a
+    guest checkout; its customer is listed once, without a record."""
+    guests = {order["customer_id"] for order in STAGED_ORDERS.values()} - set(STAGED_CUSTOMERS)
+    assert {"c_guest", "c_bad_created"} <= guests
+    customers = by_id(text_build.table("int_crm__customers"), "customer_id")
+    assert {customer_id: row["has_customer_record"] for customer_id, row in customers.items()} == (
+        {customer_id: True for customer_id in STAGED_CUSTOMERS} | {customer_id: False for customer_id in guests})
 
 
 def test_good_nps_responses_parse_to_exact_values(text_build):

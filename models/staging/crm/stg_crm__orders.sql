@@ -1,7 +1,8 @@
 {#-
     Orders that passed cleaning, one row per order_id: the only way downstream models read
-    orders. Guest checkouts are flagged here, once; the customers' base model is read (not the
-    customers staging view) so that staging models do not chain.
+    orders. An order whose customer has no customer record (a guest checkout) is staged like any
+    other: int_crm__customers finds the guests, once per customer, so no reader of the orders
+    pays a join to the customers (DuckDB keeps a left join a reader does not select from).
     At crm_orders_grain: line the staged lines of an order sum to the order (its lines agree on
     every order-level value, base_crm__orders checks it), and `lines` counts them.
     With crm_reporting_currency set, every amount is converted to it; the original currency
@@ -20,15 +21,6 @@ orders as (
 
 ),
 
--- Grouped, so the join below is provably one-to-one: PostgreSQL then drops it for a reader
--- that does not select has_customer_record.
-customers as (
-
-    select customer_id from {{ ref('base_crm__customers') }}
-    where rejection_reason is null
-    group by customer_id
-
-),
 {%- if reporting_currency %}
 
 -- Orders in the reporting currency keep their exact amounts; others go through the float rate.
@@ -116,13 +108,8 @@ final as (
         order_totals.original_refunded_amount,
         order_totals.exchange_rate,
         order_totals.lines,
-        order_totals.updated_at,
-        -- A left join, not `in (select ...)` in the select list: PostgreSQL runs that as a
-        -- subplan that rescans every customer per order once they outgrow work_mem.
-        customers.customer_id is not null as has_customer_record
+        order_totals.updated_at
     from order_totals
-    left join customers
-        on order_totals.customer_id = customers.customer_id
 
 )
 
