@@ -118,8 +118,9 @@
     {%- set since = crm_retention._changed_since(stored_changed_at) -%}
     {#-
         The raw key as exported (its spelling) and whether it may need trimming: a key that
-        starts and ends with printable ASCII is its own trimmed text (trim_whitespace), so only
-        the others pay the trim when the table is searched for the re-read keys' rows.
+        starts and ends with printable ASCII is its own trimmed text (has_printable_ends), so only
+        the others pay the trim when the table is searched for the re-read keys' rows; a blank key
+        cannot start with printable ASCII, the cheaper half of that check.
     -#}
     {%- set raw_key = raw[stored_key] -%}
     {%- set spelling = 'cast(' ~ raw_key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
@@ -128,8 +129,7 @@
         {%- set may_need_trim = raw_key ~ ' is null' -%}
     {%- else -%}
         {%- set may_be_blank = raw_key ~ ' is null or not (ascii(' ~ spelling ~ ') between 33 and 126)' -%}
-        {%- set may_need_trim = raw_key ~ ' is null or not (ascii(' ~ spelling ~ ') between 33 and 126 and ascii(right('
-            ~ spelling ~ ', 1)) between 33 and 126)' -%}
+        {%- set may_need_trim = raw_key ~ ' is null or not ' ~ crm_retention.has_printable_ends(spelling) -%}
     {%- endif -%}
     {#- Two selects, so that the change times alone can skip the old row groups. -#}
     {%- set recent_keys -%}

@@ -21,9 +21,17 @@
 -#}
 {% macro trim_whitespace(text) -%}
     case
-        when ascii({{ text }}) between 33 and 126 and ascii(right({{ text }}, 1)) between 33 and 126 then {{ text }}
+        when {{ crm_retention.has_printable_ends(text) }} then {{ text }}
         else trim(both '{{ crm_retention.whitespace_characters() }}' from {{ text }})
     end
+{%- endmacro %}
+
+{#-
+    True where text starts and ends with printable ASCII other than a space: such text has
+    nothing to trim (trim_whitespace's fast path; an incremental re-read trims only the others).
+-#}
+{% macro has_printable_ends(text) -%}
+    (ascii({{ text }}) between 33 and 126 and ascii(right({{ text }}, 1)) between 33 and 126)
 {%- endmacro %}
 
 {#-

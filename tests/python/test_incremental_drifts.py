@@ -2,9 +2,9 @@
 interrupted run, an order moved to another customer in place, hard deletes, and a changed
 setting; and three properties of the re-read lookback (unchanged keys are left alone, an id
 spelled with whitespace is the same key, an order rejected as dated in the future is staged
-when its day comes). Each ends equal to the reference
-of the raw rows as they are (a full refresh), or the run stops with its documented message. The
-random sequences of tests/python/test_incremental_sequences.py mix the same steps."""
+when its day comes). Each ends equal to the reference of the raw rows as they are (a full
+refresh), or the run stops with its documented message. The random sequences of
+tests/python/test_incremental_sequences.py mix the same steps."""
 
 from __future__ import annotations
 
