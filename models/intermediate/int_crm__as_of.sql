@@ -1,6 +1,9 @@
 {#-
     One row: the as-of date of every metric (crm_as_of_date, or else the latest counted order
     date) and the first counted order date on or before it, where the period spine starts.
+    Read from int_crm__orders, which holds every counted order up to a pinned as-of date and all
+    of them without one, so both dates are the same as over the staged orders: in incremental
+    mode that is a scan of one date column of a table instead of the staged orders' view.
 -#}
 {%- set as_of_date = crm_retention.get_as_of_date() -%}
 
@@ -8,8 +11,7 @@ with
 
 counted_orders as (
 
-    select order_date from {{ ref('stg_crm__orders') }}
-    where is_counted
+    select order_date from {{ ref('int_crm__orders') }}
 
 ),
 
