@@ -117,18 +117,16 @@
     {%- set stored_changed_at = 'coalesce(updated_at, ' ~ own_time ~ ')' -%}
     {%- set since = crm_retention._changed_since(stored_changed_at) -%}
     {#-
-        The raw key as exported (its spelling) and whether it may need trimming: a key that
-        starts and ends with printable ASCII is its own trimmed text (has_printable_ends), so only
-        the others pay the trim when the table is searched for the re-read keys' rows; a blank key
-        cannot start with printable ASCII, the cheaper half of that check.
+        The raw key as exported (its spelling) and whether it may not be its own key: a key that
+        starts and ends with printable ASCII is its own trimmed text (has_printable_ends); the
+        others (padded, blank or null, and any other spelling the trim may change) are few, found
+        with their keys by one scan of the raw key column (odd_spellings below).
     -#}
     {%- set raw_key = raw[stored_key] -%}
     {%- set spelling = 'cast(' ~ raw_key ~ ' as ' ~ dbt.type_string() ~ ')' -%}
     {%- if crm_retention.is_numeric_type(raw.types[stored_key]) -%}
-        {%- set may_be_blank = raw_key ~ ' is null' -%}
         {%- set may_need_trim = raw_key ~ ' is null' -%}
     {%- else -%}
-        {%- set may_be_blank = raw_key ~ ' is null or not (ascii(' ~ spelling ~ ') between 33 and 126)' -%}
         {%- set may_need_trim = raw_key ~ ' is null or not ' ~ crm_retention.has_printable_ends(spelling) -%}
     {%- endif -%}
     {#- Two selects, so that the change times alone can skip the old row groups. -#}
@@ -141,9 +139,9 @@
 
         union
 
-        select '' as changed_key
-        from {{ relation }}
-        where ({{ may_be_blank }}) and {{ key }} is null
+        select odd_spellings.spelling_key as changed_key
+        from odd_spellings
+        where odd_spellings.spelling_key = ''
     {%- endset -%}
     {%- set full_check = crm_retention.get_flag('crm_incremental_full_check', false) -%}
     {%- set seconds = crm_retention._epoch_seconds(changed_at) -%}
@@ -188,6 +186,17 @@ changed_raw_rows as (
 
     with
 
+    -- The raw spellings that may not be their own key, with their keys ('' for a blank or null one).
+    odd_spellings as (
+
+        select distinct
+            {{ spelling }} as spelling,
+            coalesce({{ key }}, '') as spelling_key
+        from {{ relation }}
+        where {{ may_need_trim }}
+
+    ),
+
     candidate_keys as (
 
         {{ recent_keys | indent(4) }}
@@ -203,21 +212,32 @@ changed_raw_rows as (
     ),
 
     -- Every raw row of those keys: a row whose spelling is a key is of that key (trimming a
-    -- trimmed key changes nothing); the others are the rows whose spelling trims to a key.
+    -- trimmed key changes nothing), as is a row with an odd spelling of one; a row without a
+    -- raw key is of the blank key.
     candidate_rows as (
 
         select raw_table.*
         from {{ relation }} as raw_table
-        where {{ spelling }} in (select candidate_keys.changed_key from candidate_keys)
+        where {{ spelling }} in (
+            select candidate_keys.changed_key
+            from candidate_keys
+
+            union all
+
+            select odd_spellings.spelling
+            from odd_spellings
+            inner join candidate_keys
+                on odd_spellings.spelling_key = candidate_keys.changed_key
+            where odd_spellings.spelling <> odd_spellings.spelling_key
+        )
 
         union all
 
         select raw_table.*
         from {{ relation }} as raw_table
         where
-            ({{ may_need_trim }})
-            and coalesce({{ key }}, '') in (select candidate_keys.changed_key from candidate_keys)
-            and ({{ raw_key }} is null or coalesce({{ key }}, '') <> {{ spelling }})
+            {{ raw_key }} is null
+            and exists (select 1 from candidate_keys where candidate_keys.changed_key = '')
 
     ){% if not skip_unchanged %}
 
