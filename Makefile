@@ -48,18 +48,21 @@ chromium:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
 
-# sqlfluff lints the files that compile to one query: models and singular tests. macros/ and
-# tests/generic/ hold only {% macro %} / {% test %} blocks, which render to nothing on their own,
-# and integration_tests/ is a separate dbt project this project's templater cannot compile.
+# sqlfluff lints the files that compile to one query: models and singular tests. macros/ (the
+# generic tests too, in macros/generic_tests/) holds only {% macro %} / {% test %} blocks, which
+# render to nothing on their own, and integration_tests/ is a separate dbt project this project's
+# templater cannot compile.
 # $(wildcard) drops a path that does not exist. The dbt templater compiles like dbt, so it gets
 # a profile (DBT_PROFILES_DIR, exported above) and its own scratch DuckDB file unless one is set.
 LINT_PATHS := $(wildcard models tests/singular)
 
 # Compiling is quick (about 6 s for every file, in the main process); parsing and linting the
 # compiled SQL is where the time goes (about 70 s of CPU), and those run in worker processes:
-# --processes 0 uses every core.
+# --processes 0 uses every core. Before it, a check of every tracked Markdown file's code fences
+# (scripts/check_markdown.py: each fence closed, nothing after a closing fence).
 lint: export CRM_DUCKDB_PATH ?= $(CURDIR)/target/sqlfluff.duckdb
 lint: $(VENV)/.installed
+	$(PYTHON) scripts/check_markdown.py
 	mkdir -p $(dir $(CRM_DUCKDB_PATH))
 	$(VENV)/bin/sqlfluff lint --processes 0 $(LINT_PATHS)
 
