@@ -4,8 +4,9 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 DBT := $(VENV)/bin/dbt
-# The standalone demo loads the demo seeds and turns the semantic layer on (mf reads it).
-DEMO_VARS := {crm_using_demo_data: true, crm_using_semantic_layer: true, crm_reporting_currency: USD, crm_segments: [acquisition_channel, country]}
+# The standalone demo loads the demo seeds and turns the semantic layer on (mf reads it); it
+# reports in USD and converts its EUR and GBP orders with the demo's exchange rates.
+DEMO_VARS := {crm_using_demo_data: true, crm_using_semantic_layer: true, crm_reporting_currency: USD, crm_using_exchange_rates: true, crm_segments: [acquisition_channel, country]}
 DASHBOARD_PORT ?= 8501
 # Served on this machine only; DASHBOARD_ADDRESS=0.0.0.0 to serve the network.
 DASHBOARD_ADDRESS ?= localhost

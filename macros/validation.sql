@@ -271,6 +271,9 @@
         {% endif %}
         {% do segments.append(name) %}
     {% endfor %}
+    {% if segments and not crm_retention.get_flag('crm_using_customers', true) %}
+        {{ crm_retention._crm_var_error('crm_segments', value, '[] with crm_using_customers: false (segments are columns of the raw customers table, which is not read)') }}
+    {% endif %}
     {{ return(segments) }}
 {% endmacro %}
 
@@ -321,6 +324,7 @@
     {% do crm_retention.get_at_risk_days() %}
     {% do crm_retention.get_as_of_date() %}
     {% do crm_retention.get_status_lists() %}
+    {% do crm_retention.get_flag('crm_using_customers', true) %}
     {% do crm_retention.get_flag('crm_using_nps', true) %}
     {% do crm_retention.get_flag('crm_using_marketing_spend', true) %}
     {% do crm_retention.get_flag('crm_using_demo_data', false) %}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate the demo raw data: seeds/demo/raw_{orders,customers,nps_responses,marketing_spend}.csv.
+"""Generate the demo raw data: seeds/demo/raw_{orders,customers,nps_responses,marketing_spend,exchange_rates}.csv.
 
 The demo is a simulated online shop (January 2024 to June 2026) exported the way real systems
 export: mostly clean rows plus every kind of dirt staging must handle (see docs/definitions.md).
@@ -1016,6 +1016,18 @@ def build_spend_rows(dice: Dice, customers: list[Customer]) -> tuple[list[list[s
 # ---------------------------------------------------------------- main
 
 
+def build_rate_rows() -> list[list[str]]:
+    """US dollars per euro and per pound on the first of every month the orders span (and the
+    month before), four decimals: the demo reports in USD and converts its EUR and GBP orders."""
+    rows = []
+    for month in range(-1, (END.year - START.year) * 12 + END.month):
+        first = date(START.year + (START.month - 1 + month) // 12, (START.month - 1 + month) % 12 + 1, 1)
+        wave = ((month * 7) % 12 - 6) / 6  # a slow saw-tooth in -1..1, deterministic
+        rows.append([first.isoformat(), "EUR", f"{1.0850 + 0.0310 * wave:.4f}"])
+        rows.append([first.isoformat(), "GBP", f"{1.2700 + 0.0420 * wave:.4f}"])
+    return rows
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -1041,6 +1053,7 @@ def generate(out: Path) -> dict[str, dict[str, int]]:
     write_csv(out / "raw_customers.csv", COLUMNS["raw_customers"], customer_rows)
     write_csv(out / "raw_nps_responses.csv", COLUMNS["raw_nps_responses"], nps_rows)
     write_csv(out / "raw_marketing_spend.csv", COLUMNS["raw_marketing_spend"], spend_rows)
+    write_csv(out / "raw_exchange_rates.csv", COLUMNS["raw_exchange_rates"], build_rate_rows())
     return {
         "orders": order_counts, "customers": customer_counts, "nps_responses": nps_counts,
         "marketing_spend": spend_counts,

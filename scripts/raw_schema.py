@@ -24,6 +24,7 @@ RAW_COLUMNS: dict[str, list[str]] = {
     ],
     "nps_responses": ["response_id", "customer_id", "responded_at", "score", "comment", "updated_at"],
     "marketing_spend": ["spent_on", "channel", "amount"],
+    "exchange_rates": ["rate_date", "currency", "rate"],
 }
 
 # The defaults of crm_counted_statuses (a purchase happened) and crm_ignored_statuses (kept in

@@ -5,6 +5,7 @@
     warns. The message names the source, the share and the top reasons with their counts, and
     suggests crm_orders_grain: line when ambiguous duplicate orders dominate (a table of order
     lines read as orders). `model` is the source's base model: one row per raw row.
+    The message also says how to list the rows: a build it stops skips crm__rejected_rows.
     The counts are read when the test runs, so that the message can carry them; the test's
     query then returns the message as its one failing row (warn) or the test stops (error).
 -#}
@@ -33,7 +34,9 @@
     {%- set share = (rejected / totals.raw) if totals.raw > 0 else 0 -%}
     {%- set text = "crm_retention: " ~ rejected ~ " of the " ~ totals.raw ~ " raw rows of " ~ source_table
         ~ " (" ~ ((share * 100) | round(1)) ~ "%, superseded versions aside) are rejected; top reasons: "
-        ~ (reasons[:3] | join(', ')) ~ ". Each is listed in crm__rejected_rows. Thresholds: crm_rejected_share_warn "
+        ~ (reasons[:3] | join(', ')) ~ ". To list each row with its reason and raw values (a build this guard"
+        ~ " stops skips the table): dbt run --select +crm__rejected_rows, then query crm__rejected_rows."
+        ~ " Thresholds: crm_rejected_share_warn "
         ~ shares.warn ~ ", crm_rejected_share_error " ~ shares.error ~ "." -%}
     {%- if reasons and reasons[0].startswith('duplicate_order_id') and crm_retention.get_orders_grain() == 'order' -%}
         {%- set text = text ~ " Most are ambiguous duplicate order ids: if each raw row is an order line, set crm_orders_grain: line." -%}

@@ -86,9 +86,11 @@ def source_vars(tables: dict) -> dict:
     # Fixtures hold dirt on purpose: the rejected-share guards stay silent unless a test sets them.
     values["crm_rejected_share_warn"] = 1
     values["crm_rejected_share_error"] = 1
-    # The demo shop has a few orders in EUR and GBP and no rates: they are rejected as
-    # missing_exchange_rate rather than summed with the dollars (the reference does the same).
+    # The demo shop has a few orders in EUR and GBP: with its exchange rates they are converted
+    # to USD; without them they are rejected as missing_exchange_rate rather than summed with the
+    # dollars (the reference does the same).
     values["crm_reporting_currency"] = "USD"
+    values["crm_using_exchange_rates"] = "exchange_rates" in tables
     return values
 
 

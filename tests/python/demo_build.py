@@ -1,5 +1,6 @@
-"""The standalone demo built into a scratch folder, with the semantic layer on, for the tests of
-the BI layer (semantic layer, dashboard, browser).
+"""The standalone demo as `make demo` builds it (the Makefile's vars; seed, then build), into a
+scratch folder, for the tests of the first build and of the BI layer (semantic layer, dashboard,
+browser).
 
 `mf` reads the semantic manifest from `<project root>/target/` of the folder it runs in, so the
 scratch folder is also a project root: it links the package's dbt_project.yml, and dbt writes its
@@ -15,9 +16,21 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from dbt_project_runner import ROOT, Build, run_dbt
 
-DEMO_VARS = {"crm_using_demo_data": True, "crm_using_semantic_layer": True, "crm_reporting_currency": "USD"}
+
+
+def makefile_demo_vars() -> dict:
+    """The vars `make demo` builds with (the Makefile's DEMO_VARS), so the tests build that demo."""
+    for line in (ROOT / "Makefile").read_text().splitlines():
+        if line.startswith("DEMO_VARS := "):
+            return yaml.safe_load(line.removeprefix("DEMO_VARS := "))
+    raise AssertionError("the Makefile has no DEMO_VARS line")
+
+
+DEMO_VARS = makefile_demo_vars()
 BIN = Path(sys.executable).parent
 
 
@@ -45,7 +58,7 @@ class DemoBuild(Build):
 
 
 def build_demo(directory: Path) -> DemoBuild:
-    """Seed the demo data and run every model (data tests are the demo's own job, `make demo`)."""
+    """`make demo` in a scratch folder: seed the demo data, then build every model and test."""
     project_root = directory / "project"
     project_root.mkdir(parents=True)
     (project_root / "dbt_project.yml").symlink_to(ROOT / "dbt_project.yml")
@@ -53,5 +66,6 @@ def build_demo(directory: Path) -> DemoBuild:
     target_path = project_root / "target"
     vars_json = json.dumps(DEMO_VARS)
     run_dbt(["seed", "--vars", vars_json], db_path=db_path, target_path=target_path)
-    result = run_dbt(["run", "--vars", vars_json], db_path=db_path, target_path=target_path)
+    result = run_dbt(["build", "--vars", vars_json, "--exclude", "resource_type:seed"], db_path=db_path,
+                     target_path=target_path)
     return DemoBuild(db_path=db_path, target_path=target_path, output=result.stdout, project_root=project_root)

@@ -48,7 +48,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, NamedTuple
 
 from raw_schema import RAW_COLUMNS
@@ -59,7 +59,7 @@ from raw_schema import RAW_COLUMNS
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 
-SOURCES = ("orders", "customers", "nps_responses", "marketing_spend")
+SOURCES = ("orders", "customers", "nps_responses", "marketing_spend", "exchange_rates")
 
 # definitions.md, "Raw inputs": the columns read from each raw table, in this order. The lists
 # (and the default statuses callers pass to clean()) are the contract's, shared by the whole
@@ -147,6 +147,7 @@ class Cleaned:
     customers: list[dict[str, Any]] = field(default_factory=list)
     nps_responses: list[dict[str, Any]] = field(default_factory=list)
     marketing_spend: list[dict[str, Any]] = field(default_factory=list)
+    exchange_rates: list[dict[str, Any]] = field(default_factory=list)
     # (source_table, raw_key, rejection_reason), one per rejected raw row
     rejected: list[Rejected] = field(default_factory=list)
     # the same rows as crm__rejected_rows dicts, with raw_values
@@ -328,6 +329,8 @@ def _raw_key(source: str, row: dict[str, Any]) -> str | None:
     """Row accounting: raw_key is the raw id as text, or spent_on|channel for spend."""
     if source == "marketing_spend":
         return f"{_text(row.get('spent_on')) or ''}|{_text(row.get('channel')) or ''}"
+    if source == "exchange_rates":
+        return f"{_trimmed_text(row.get('currency')) or ''}|{_trimmed_text(row.get('rate_date')) or ''}"
     id_column = {"orders": "order_id", "customers": "customer_id",
                  "nps_responses": "response_id"}[source]
     return _text(row.get(id_column))
@@ -412,7 +415,8 @@ def _optional_text(value: Any) -> str | None:
 
 def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
                  ignored: set[str], rejections: _Rejections,
-                 reporting_currency: str | None = None) -> list[dict[str, Any]]:
+                 reporting_currency: str | None = None,
+                 exchange_rates: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """definitions.md, Cleaning / Orders, rules 1-8 in order; first reason wins."""
     source = "orders"
     keyed = []
@@ -463,12 +467,17 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
             if refunded is None or refunded < 0:
                 rejections.add(source, row, "invalid_refunded_amount")
                 continue
-        # 11. missing_exchange_rate: Reading: no rates are modelled here, so an order in a
-        # currency other than the reporting one (a missing currency is the reporting one) has none.
+        # 11. missing_exchange_rate: an order in a currency other than the reporting one (a
+        # missing currency is the reporting one) takes its currency's latest rate on or before
+        # its order date, and is rejected without one.
         currency = _optional_text(row.get("currency"))
         if reporting_currency and currency is not None and currency.upper() != reporting_currency.upper():
-            rejections.add(source, row, "missing_exchange_rate")
-            continue
+            rate = exchange_rate(exchange_rates or [], currency.upper(), ordered_at.date())
+            if rate is None:
+                rejections.add(source, row, "missing_exchange_rate")
+                continue
+            amount = convert(amount, rate)
+            refunded = None if refunded is None else convert(refunded, rate)
         # net_revenue = greatest(amount - coalesce(refunded_amount, 0), 0)
         net_revenue = max(amount - (refunded if refunded is not None else ZERO), ZERO)
         staged.append({
@@ -601,22 +610,88 @@ def clean_marketing_spend(rows: list[dict[str, Any]], *, today: date,
     return staged
 
 
+def clean_exchange_rates(rows: list[dict[str, Any]], *,
+                         rejections: _Rejections) -> list[dict[str, Any]]:
+    """definitions.md, Currencies: rate_date (UTC date), currency (trimmed, upper-cased), rate;
+    first reason wins; every row of a currency and day given twice is ambiguous."""
+    source = "exchange_rates"
+    parsed = []
+    for row in rows:
+        at = parse_timestamp(row.get("rate_date"))
+        currency = _trimmed_text(row.get("currency"))
+        parsed.append((row, at.date() if at else None, currency.upper() if currency else None,
+                       parse_amount(row.get("rate"))))
+    per_day = defaultdict(int)
+    for _, day, currency, _ in parsed:
+        per_day[(currency, day)] += 1
+    staged = []
+    for row, day, currency, rate in parsed:
+        if day is None:
+            reason = "invalid_timestamp"
+        elif day < EARLIEST_VALID_DATE:
+            reason = "too_early_timestamp"
+        elif currency is None:
+            reason = "missing_currency"
+        elif rate is None or rate <= 0:
+            reason = "invalid_rate"
+        elif per_day[(currency, day)] > 1:
+            reason = "duplicate_exchange_rate"
+        else:
+            staged.append({"rate_date": day, "currency": currency, "rate": rate})
+            continue
+        rejections.add(source, row, reason)
+    return staged
+
+
+def exchange_rate(rates: list[dict[str, Any]], currency: str, day: date) -> Decimal | None:
+    """The rate of `currency` with the latest rate_date on or before `day`, or None."""
+    valid = [r for r in rates if r["currency"] == currency and r["rate_date"] <= day]
+    return max(valid, key=lambda r: r["rate_date"])["rate"] if valid else None
+
+
+def convert(amount: Decimal, rate: Decimal) -> Decimal:
+    """cast(original × rate as money): the product of the two as doubles (the rate type), scaled
+    to the money type's 6 decimals as a double and rounded half away from zero."""
+    scaled = Decimal(float(amount) * float(rate) * 1e6).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return scaled.scaleb(-6)
+
+
+def customers_from_orders(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """crm_using_customers: false: one customer per customer_id of the staged orders, created
+    at its first staged order, with no attributes."""
+    first: dict[str, datetime] = {}
+    for order in orders:
+        cid = order["customer_id"]
+        first[cid] = min(first.get(cid, order["ordered_at"]), order["ordered_at"])
+    return [{"customer_id": cid, "email": None, "first_name": None, "last_name": None, "country": None,
+             "acquisition_channel": None, "created_at": at, "updated_at": None}
+            for cid, at in sorted(first.items())]
+
+
 def _status_list(statuses: Iterable[str]) -> set[str]:
     return {s.strip().lower() for s in statuses if s is not None and s.strip()}
 
 
 def clean(raw: dict[str, list[dict[str, Any]]], *, today: date,
           counted_statuses: list[str], ignored_statuses: list[str],
-          reporting_currency: str | None = None) -> Cleaned:
-    """Stage every source; every raw row ends up staged or rejected (row accounting)."""
+          reporting_currency: str | None = None, using_customers: bool = True) -> Cleaned:
+    """Stage every source; every raw row ends up staged or rejected (row accounting). Exchange
+    rates are read when `raw` has them; without a customers table (using_customers false) the
+    customers come from the orders."""
     cleaned = Cleaned(today=today)
     rejections = _Rejections(cleaned)
-    cleaned.customers = clean_customers(raw.get("customers") or [], today=today,
-                                        rejections=rejections)
+    if using_customers:
+        cleaned.customers = clean_customers(raw.get("customers") or [], today=today,
+                                            rejections=rejections)
+    cleaned.exchange_rates = clean_exchange_rates(raw.get("exchange_rates") or [],
+                                                  rejections=rejections)
     cleaned.orders = clean_orders(raw.get("orders") or [], today=today,
                                   counted=_status_list(counted_statuses),
                                   ignored=_status_list(ignored_statuses),
-                                  rejections=rejections, reporting_currency=reporting_currency)
+                                  rejections=rejections, reporting_currency=reporting_currency,
+                                  exchange_rates=cleaned.exchange_rates)
+    if not using_customers:
+        cleaned.customers = customers_from_orders(cleaned.orders)
     # Guest checkout: an order whose customer has no (staged) customer row is kept, flagged.
     known = {c["customer_id"] for c in cleaned.customers}
     for order in cleaned.orders:

@@ -803,8 +803,11 @@ def test_nothing_is_lost(seed):
                            "score": rng.choice(["9", "11", None, 3])} for _ in range(20)],
         "marketing_spend": [{"spent_on": rng.choice(shapes), "channel": rng.choice(["x", ""]),
                              "amount": rng.choice(amounts)} for _ in range(20)],
+        "exchange_rates": [{"rate_date": rng.choice(shapes), "currency": rng.choice(["eur", " EUR", "", None]),
+                            "rate": rng.choice(amounts + ["0"])} for _ in range(20)],
     }
-    cleaned = ref.clean(raw, today=TODAY, counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES)
+    cleaned = ref.clean(raw, today=TODAY, counted_statuses=COUNTED_STATUSES, ignored_statuses=IGNORED_STATUSES,
+                        reporting_currency="USD")
     for source in ref.SOURCES:
         assert len(cleaned.staged(source)) + len(cleaned.rejected_for(source)) == \
             len(raw[source]), source

@@ -4,7 +4,10 @@
     its lines (one at order grain); exchange rates have no staging view: their base rows
     without a reason are the staged ones.
 -#}
-{%- set sources = [('orders', 'stg_crm__orders'), ('customers', 'stg_crm__customers')] -%}
+{%- set sources = [('orders', 'stg_crm__orders')] -%}
+{%- if crm_retention.get_flag('crm_using_customers', true) -%}
+{%- do sources.append(('customers', 'stg_crm__customers')) -%}
+{%- endif -%}
 {%- if crm_retention.get_flag('crm_using_nps', true) -%}
 {%- do sources.append(('nps_responses', 'stg_crm__nps_responses')) -%}
 {%- endif -%}

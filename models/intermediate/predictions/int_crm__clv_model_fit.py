@@ -21,8 +21,17 @@ its range or non-finite), and the predictions that need it stay null: all of the
 BG/NBD fit, expected_order_value and predicted_clv without a Gamma-Gamma fit. numpy and scipy only.
 """
 
-import numpy as np
-from scipy import optimize, special
+try:
+    import numpy as np
+    from scipy import optimize, special
+except ImportError as missing:
+    # One message in the package's words instead of a traceback: what to install, or how to turn
+    # the predictions off (README, "Install").
+    raise ImportError(
+        f"crm_retention: the predictive CLV models need numpy and scipy in dbt's Python environment "
+        f"({missing}). Install them (pip install numpy scipy), or set crm_using_predictions: false "
+        f"under vars in your dbt_project.yml to build everything else without predictions."
+    ) from None
 
 MIN_CUSTOMERS = 20
 MIN_REPEAT_CUSTOMERS = 5

@@ -2,7 +2,8 @@
     Every rejected raw row of every source, with its reason and raw values: the other half of
     staging. The tombstones of incremental mode (keys that left the raw table) are not raw rows.
 -#}
-{%- set sources = ['orders', 'customers'] -%}
+{%- set sources = ['orders'] -%}
+{%- if crm_retention.get_flag('crm_using_customers', true) -%}{%- do sources.append('customers') -%}{%- endif -%}
 {%- if crm_retention.get_flag('crm_using_nps', true) -%}{%- do sources.append('nps_responses') -%}{%- endif -%}
 {%- if crm_retention.get_flag('crm_using_marketing_spend', true) -%}{%- do sources.append('marketing_spend') -%}{%- endif -%}
 {%- if crm_retention.get_flag('crm_using_exchange_rates', false) -%}{%- do sources.append('exchange_rates') -%}{%- endif -%}

@@ -8,6 +8,7 @@
     either timestamp, and rows without a customer_id, are re-read by every run. A customer_id
     that left the raw table leaves a tombstone (macros/incremental.sql).
 -#}
+{{ config(enabled=crm_retention.get_flag('crm_using_customers', true)) }}
 {{ crm_retention.incremental_by_key('customer_id', 'customers') }}
 {%- do crm_retention.validate_vars() -%}
 {%- set specs = crm_retention.get_customers_columns() -%}
