@@ -5,8 +5,9 @@
 #   engines.sh install        PostgreSQL (apt) and Java if missing; requirements-engines.txt into .venv
 #   engines.sh start DIR      a new cluster under DIR (empty or missing), listening on 127.0.0.1
 #   engines.sh stop DIR       stops the cluster under DIR
-#   engines.sh test [ARGS]    install, start a cluster in a temp dir, compare, run the incremental
-#                             sequences on it, always stop and remove it
+#   engines.sh test [ARGS]    install, start a cluster in a temp dir, compare, run the host
+#                             project's tests and the incremental sequences on it, always stop
+#                             and remove it
 #
 # The port and database come from CRM_PG_PORT and CRM_PG_DBNAME, as in profiles.yml.
 set -euo pipefail
@@ -109,6 +110,11 @@ run_test() {
     trap 'exit 130' INT TERM
     start "$CLUSTER_DIR"
     "$VENV/bin/python" "$ROOT/scripts/engines/compare_engines.py" "$@"
+    # The host project (integration_tests/) on PostgreSQL: its default build with the package's
+    # unit tests, the one-table sales export against the reference, and every switch.
+    log "the host project on PostgreSQL"
+    CRM_TARGET=postgres "$VENV/bin/python" -m pytest "$ROOT/tests/python/test_integration_project.py" \
+        "$ROOT/tests/python/test_host_switches.py" -q -p no:cacheprovider
     # Incremental mode on PostgreSQL: the seeded random sequences of the property test
     # (CRM_PG_SEQUENCES of them, default 5; the slow suite runs 50 on DuckDB).
     log "incremental sequences on PostgreSQL"

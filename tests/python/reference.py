@@ -497,6 +497,30 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
     return staged
 
 
+def orders_from_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """definitions.md, crm_orders_grain: line, for an export whose lines are all current and
+    valid: one order per order_id, whose lines agree on every order-level value; amount and
+    refunded_amount are the sums of its lines'. (Line versions and broken lines are left to the
+    SQL's own tests, which give each line its expected outcome.)"""
+    orders: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        line = {k: v for k, v in row.items() if k != "line_id"}
+        order = orders.get(line["order_id"])
+        if order is None:
+            orders[line["order_id"]] = {**line, "amount": parse_amount(line["amount"]),
+                                        "refunded_amount": parse_amount(line.get("refunded_amount"))}
+            continue
+        for column, value in line.items():
+            if column not in ("amount", "refunded_amount"):
+                assert value == order[column], (line["order_id"], column)
+        order["amount"] += parse_amount(line["amount"])
+        if line.get("refunded_amount") is not None:
+            order["refunded_amount"] = (order["refunded_amount"] or ZERO) + parse_amount(line["refunded_amount"])
+    return [{**order, "amount": str(order["amount"]),
+             "refunded_amount": None if order["refunded_amount"] is None else str(order["refunded_amount"])}
+            for order in orders.values()]
+
+
 def clean_customers(rows: list[dict[str, Any]], *, today: date,
                     rejections: _Rejections) -> list[dict[str, Any]]:
     """definitions.md, Cleaning / Customers, rules 1-3."""

@@ -1,9 +1,13 @@
-"""The host project in integration_tests/ installs the package by `local: ../` and builds green.
+"""The host project in integration_tests/ installs the package as users do and builds green.
 
-It runs `dbt deps`, `dbt seed` and `dbt build` there into a scratch DuckDB file, target folder and
-package folder, then checks what a host must see: its own raw tables (typed, under its own schema
-and names) are read, the package's demo seeds do not load, its singular tests (hand-worked
-numbers of its small dataset) ran and passed, and the package's marts are built in its schema.
+A copy of it (host_project.py) runs `dbt deps`, `dbt seed` and `dbt build` into a scratch
+warehouse, target folder and package folder, then checks what a host must see: its own raw tables
+(typed, under its own schema and names) are read, the package's demo seeds do not load, the
+package's unit tests and its own singular tests (hand-worked numbers of its small dataset) ran and
+passed, and the package's marts are built in its schema. A second copy is pointed at a one-table
+sales export (order lines, its own column names, two currencies, no customers table) by the vars
+of its own dbt_project.yml, and its marts are compared with the reference computed from the CSV.
+DuckDB here; `make test-engines` runs the same tests on PostgreSQL (CRM_TARGET=postgres).
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference as ref  # noqa: E402
-from dbt_project_runner import ROOT, run_dbt  # noqa: E402
+from dbt_project_runner import ROOT  # noqa: E402
+from host_project import ENGINE, HOST, Host, unit_test_names  # noqa: E402
+from mart_comparison import compare_rows  # noqa: E402
 
-PROJECT = ROOT / "integration_tests"
+PROJECT = HOST
 HOST_TESTS = {
     "assert_rejected_rows_by_reason",
     "assert_weekly_retention_hand_worked",
@@ -35,63 +41,48 @@ TIMESTAMP_REGEX = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}"
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("integration")
-    db_path = tmp_path / "host.duckdb"
-    target_path = tmp_path / "target"
-    env = {"CRM_PACKAGES_INSTALL_PATH": str(tmp_path / "dbt_packages")}
-    for command in (["deps"], ["seed"], ["build"]):
-        run_dbt(command, db_path=db_path, target_path=target_path, project_dir=PROJECT, env=env)
-    return db_path, target_path
-
-
-def query(db_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    host = Host(tmp_path_factory.mktemp("integration"))
+    host.build()
+    return host
 
 
 def test_package_demo_seeds_do_not_load_in_the_host(host):
-    db_path, target_path = host
     demo_seeds = sorted(path.stem for path in (ROOT / "seeds").rglob("*.csv"))
     assert "raw_orders" in demo_seeds, "the package ships demo seeds; this check is about them"
-    tables = {name for (name,) in query(db_path, "select table_name from information_schema.tables")}
+    tables = {name for (name,) in host.query("select table_name from information_schema.tables")}
     assert not tables & set(demo_seeds), tables & set(demo_seeds)
     assert "raw_orders" not in tables
-    manifest = json.loads((target_path / "manifest.json").read_text())
+    manifest = json.loads((host.target_path / "manifest.json").read_text())
     package_seeds = [node["name"] for node in manifest["nodes"].values()
                      if node["resource_type"] == "seed" and node["package_name"] == "crm_retention"]
     assert package_seeds == []
 
 
 def test_host_reads_its_own_typed_raw_tables(host):
-    db_path, target_path = host
-    raw = dict(((table, column), data_type) for table, column, data_type in query(
-        db_path,
+    raw = dict(((table, column), data_type.upper()) for table, column, data_type in host.query(
         "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = 'main_shop_raw'",
     ))
-    assert {table for table, _ in raw} == {"shop_orders", "shop_customers", "shop_nps", "shop_spend"}
-    assert raw[("shop_orders", "ordered_at")] == "TIMESTAMP"
-    assert raw[("shop_orders", "amount")].startswith("DECIMAL")
+    assert {table for table, _ in raw} == {"shop_orders", "shop_customers", "shop_nps", "shop_spend",
+                                           "sales_export", "sales_rates"}
+    assert raw[("shop_orders", "ordered_at")].startswith("TIMESTAMP")
+    assert raw[("shop_orders", "amount")].startswith(("DECIMAL", "NUMERIC"))
     assert raw[("shop_spend", "spent_on")] == "DATE"
     # Typed columns skip the string parsing.
-    compiled = target_path / "compiled/crm_retention/models/staging/crm/base/base_crm__orders.sql"
+    compiled = host.target_path / "compiled/crm_retention/models/staging/crm/base/base_crm__orders.sql"
     sql = compiled.read_text()
     assert "main_shop_raw" in sql and "shop_orders" in sql
     assert TIMESTAMP_REGEX not in sql
 
 
 def test_every_host_raw_row_is_staged_or_rejected(host):
-    db_path, _ = host
     for source, raw_table, staged_model in [
         ("orders", "shop_orders", "stg_crm__orders"),
         ("customers", "shop_customers", "stg_crm__customers"),
         ("nps_responses", "shop_nps", "stg_crm__nps_responses"),
         ("marketing_spend", "shop_spend", "stg_crm__marketing_spend"),
     ]:
-        [(raw, staged, rejected)] = query(db_path, f"""
+        [(raw, staged, rejected)] = host.query(f"""
             select
                 (select count(*) from main_shop_raw.{raw_table}),
                 (select count(*) from main.{staged_model}),
@@ -99,12 +90,11 @@ def test_every_host_raw_row_is_staged_or_rejected(host):
         """)
         assert raw == staged + rejected, source
     # Hand count of seeds/*.csv: 21 orders (10 rejected), 8 customers (3), 8 responses (5), 7 spends (4).
-    assert query(db_path, "select count(*) from main.crm__rejected_rows") == [(22,)]
+    assert host.query("select count(*) from main.crm__rejected_rows") == [(22,)]
 
 
 def test_host_singular_tests_ran_and_passed(host):
-    _, target_path = host
-    results = json.loads((target_path / "run_results.json").read_text())["results"]
+    results = host.run_results()
     statuses = {result["unique_id"].split(".")[-1]: result["status"] for result in results
                 if result["unique_id"].startswith("test.crm_retention_integration_tests.")}
     assert HOST_TESTS <= set(statuses), HOST_TESTS - set(statuses)
@@ -126,14 +116,13 @@ def test_host_singular_tests_ran_and_passed(host):
 
 def test_column_rules_report_each_broken_rule(host):
     """column_rules on integration_tests/models/column_rules_cases.sql, whose breaks are hand-counted."""
-    db_path, target_path = host
-    results = json.loads((target_path / "run_results.json").read_text())["results"]
+    results = host.run_results()
     by_name = {r["unique_id"].split(".")[2]: r for r in results}
     broken, kept = by_name[BROKEN_RULES_TEST], by_name["column_rules_cases_kept"]
     assert (kept["status"], kept["failures"]) == ("pass", 0)
     assert (broken["status"], broken["failures"]) == ("warn", 3)
-    rows = query(db_path, f"select column_name, rule, failing_rows from main_dbt_test__audit.{BROKEN_RULES_TEST} "
-                          "order by column_name")
+    rows = host.query(f"select column_name, rule, failing_rows from main_dbt_test__audit.{BROKEN_RULES_TEST} "
+                      "order by column_name")
     assert rows == [
         ("always_set", "not null", 1),   # case 1
         ("label", "not null where case_id > 2", 1),   # case 3 (case 2 is not covered)
@@ -142,31 +131,29 @@ def test_column_rules_report_each_broken_rule(host):
 
 
 def test_host_settings_reach_the_marts(host):
-    db_path, _ = host
     # crm_period: week (Mondays), from the week of the first counted order to the as-of week.
-    [(periods, first_start, last_start, last_end)] = query(db_path, """
+    [(periods, first_start, last_start, last_end)] = host.query("""
         select count(*), min(period_start), max(period_start), max(period_end) from main.crm__retention
     """)
     assert (periods, str(first_start), str(last_start), str(last_end)) == (16, "2024-01-01", "2024-04-15", "2024-04-21")
     # crm_churn_window_days: 60 -- c02's only order on 2024-01-03 churns 60 days later.
-    assert query(db_path, "select churned_on from main.crm__churn where customer_id = 'c02'") == [(date(2024, 3, 3),)]
+    assert host.query("select churned_on from main.crm__churn where customer_id = 'c02'") == [(date(2024, 3, 3),)]
 
 
 def test_host_segments_by_its_own_column(host):
     """crm_segments: [acquisition_channel, plan]; plan is a raw column beyond the contract, passed
     through staging as trimmed text, case kept ('Gold ' is 'Gold'); c02's blank plan and the
     guests fall in unknown."""
-    db_path, _ = host
-    plan_values = {value for (value,) in query(db_path, """
+    plan_values = {value for (value,) in host.query("""
         select distinct segment_value from main.crm__retention_by_segment where segment_name = 'plan'
     """)}
     assert plan_values == {"Gold", "gold", "silver", "unknown"}
     # New customers over the whole spine per plan = customers of that plan with a counted order.
-    by_plan = dict(query(db_path, """
+    by_plan = dict(host.query("""
         select segment_value, sum(new_customers) from main.crm__retention_by_segment
         where segment_name = 'plan' group by 1
     """))
-    expected = dict(query(db_path, """
+    expected = dict(host.query("""
         select coalesce(staged.plan, 'unknown'), count(*)
         from main.crm__customers as customers
         left join main.stg_crm__customers as staged on customers.customer_id = staged.customer_id
@@ -174,18 +161,15 @@ def test_host_segments_by_its_own_column(host):
         group by 1
     """))
     assert {k: v for k, v in by_plan.items() if v} == expected
-    assert query(db_path, "select count(*) from main.crm__kpis_by_segment where segment_name = 'acquisition_channel'")[0][0] > 0
+    assert host.query("select count(*) from main.crm__kpis_by_segment where segment_name = 'acquisition_channel'")[0][0] > 0
 
 
 def test_source_freshness_reads_the_hosts_typed_timestamps(host):
     """`dbt source freshness` on the host's typed raw tables: each checked source's newest
     timestamp, the year-2999 rows (future_timestamp in staging) left out, as read from the seeds."""
-    db_path, target_path = host
-    freshness_target = target_path.parent / "freshness_target"
+    freshness_target = host.target_path.parent / "freshness_target"
     vars = {"crm_freshness_warn_after_hours": 24, "crm_freshness_error_after_hours": 87600}
-    result = run_dbt(["source", "freshness", "--vars", json.dumps(vars)], db_path=db_path,
-                     target_path=freshness_target, project_dir=PROJECT, check=False,
-                     env={"CRM_PACKAGES_INSTALL_PATH": str(db_path.parent / "dbt_packages")})
+    result = host.dbt(["source", "freshness", "--vars", json.dumps(vars)], target_path=freshness_target, check=False)
     results = {row["unique_id"].rsplit(".", 1)[1]: row
                for row in json.loads((freshness_target / "sources.json").read_text())["results"]}
     now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -198,3 +182,99 @@ def test_source_freshness_reads_the_hosts_typed_timestamps(host):
         assert actual == expected, (source, actual, expected, result.stdout)
         assert results[source]["status"] == "warn", (source, results[source]["status"])
     assert "customers" not in results
+
+
+def test_package_unit_tests_run_in_the_host(host):
+    """crm_run_self_tests: true in the host's dbt_project.yml runs every unit test of the package."""
+    expected = unit_test_names()
+    if ENGINE != "duckdb":
+        # It mocks the predictions, which only dbt-duckdb builds here.
+        expected.discard("customers_without_a_counted_order_have_zero_orders")
+    ran = {r["unique_id"].split(".")[-1]: r["status"] for r in host.run_results()
+           if r["unique_id"].startswith("unit_test.crm_retention.")}
+    assert ran == {name: "pass" for name in expected}
+
+
+# ------------------------------------------------------------------ a one-table sales export
+
+# The vars a shop with one CSV of order lines sets in its dbt_project.yml (README "Point it at
+# your tables"): its own column names, line grain, two currencies and their rates, no customers
+# table, no NPS or spend.
+SALES_EXPORT_VARS = {
+    "crm_orders_identifier": "sales_export",
+    "crm_orders_grain": "line",
+    "crm_orders_columns": {"order_id": "Order Number", "line_id": "Line", "customer_id": "Customer",
+                           "ordered_at": "Order Date", "status": "Status", "amount": "Line Total",
+                           "currency": "Currency"},
+    "crm_using_customers": False,
+    "crm_using_nps": False,
+    "crm_using_marketing_spend": False,
+    "crm_reporting_currency": "USD",
+    "crm_using_exchange_rates": True,
+    "crm_exchange_rates_identifier": "sales_rates",
+    "crm_exchange_rates_columns": {"rate_date": "Date", "currency": "Currency", "rate": "Rate"},
+    "crm_segments": [],
+}
+SALES_MARTS = ["crm__retention", "crm__cohort_retention", "crm__churn", "crm__repeat_rate", "crm__aov",
+               "crm__revenue_retention", "crm__customers", "crm__clv"]
+
+
+@pytest.fixture(scope="module")
+def sales_host(tmp_path_factory):
+    host = Host(tmp_path_factory.mktemp("sales_export"), SALES_EXPORT_VARS, schema="sales")
+    # The package alone: the host's own tests hold hand-worked numbers of its shop_* tables.
+    host.build("--exclude", "package:crm_retention_integration_tests")
+    return host
+
+
+def read_seed(name: str) -> list[dict]:
+    with open(PROJECT / "seeds" / f"{name}.csv", newline="", encoding="utf-8") as handle:
+        return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+@pytest.fixture(scope="module")
+def sales_expected():
+    """The reference from the CSVs alone, with the host's other settings from its dbt_project.yml."""
+    settings = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())["vars"]
+    contract = {raw: name for name, raw in SALES_EXPORT_VARS["crm_orders_columns"].items()}
+    lines = [{contract[raw]: value for raw, value in row.items()} for row in read_seed("sales_export")]
+    rate_columns = {raw: name for name, raw in SALES_EXPORT_VARS["crm_exchange_rates_columns"].items()}
+    rates = [{rate_columns[raw]: value for raw, value in row.items()} for row in read_seed("sales_rates")]
+    cleaned = ref.clean({"orders": ref.orders_from_lines(lines), "exchange_rates": rates},
+                        today=datetime.now(timezone.utc).date(), counted_statuses=settings["crm_counted_statuses"],
+                        ignored_statuses=settings["crm_ignored_statuses"], reporting_currency="USD",
+                        using_customers=False)
+    return ref.compute_marts(cleaned, period=settings["crm_period"],
+                             churn_window_days=settings["crm_churn_window_days"],
+                             at_risk_days=settings["crm_at_risk_days"])
+
+
+def test_sales_export_marts_equal_the_reference(sales_host, sales_expected):
+    problems = []
+    for mart in SALES_MARTS:
+        expected = sales_expected[mart]
+        assert expected, mart
+        problems += compare_rows(mart, sales_host.rows(f"select * from sales.{mart}"), expected,
+                                 columns=list(expected[0]))
+    assert not problems, "\n".join(problems[:25])
+
+
+def test_sales_export_accounts_for_every_line(sales_host):
+    """Nothing is lost: every raw line is staged; the EUR orders are converted, none rejected."""
+    [(raw, staged, rejected)] = sales_host.query("""
+        select
+            (select count(*) from sales_shop_raw.sales_export),
+            (select sum(lines) from sales.stg_crm__orders),
+            (select count(*) from sales.crm__rejected_rows)
+    """)
+    assert (staged, rejected) == (raw, 0)
+    assert sales_host.query("select distinct currency from sales.stg_crm__orders where exchange_rate <> 1") == [("EUR",)]
+    # Customers come from the orders: one per customer of the export, created at its first order.
+    customers = {row["Customer"] for row in read_seed("sales_export")}
+    assert sales_host.query("select count(*), count(created_at), count(acquisition_channel) from sales.stg_crm__customers") \
+        == [(len(customers), len(customers), 0)]
+
+
+def test_sales_export_build_has_no_warning(sales_host):
+    statuses = {r["status"] for r in sales_host.run_results()}
+    assert statuses <= {"success", "pass", "no-op"}, statuses
