@@ -1,7 +1,7 @@
 {#-
     How long customers take to come back: the distribution of gaps in days between a customer's
     consecutive counted order days, up to the as-of date. It is the evidence for choosing the
-    churn window W (crm_churn_window_days, README "Choosing the window"): a gap shorter than W keeps
+    churn window W (crm_churn_window_days, docs/configuration.md "Choosing the churn window"): a gap shorter than W keeps
     a customer in one spell, a gap of W days or more is a churn followed by a reactivation.
 -#}
 

@@ -4,7 +4,7 @@ emptying the marts").
 
 Every case writes its raw tables into a fresh DuckDB file and runs `dbt build` of the base models
 and their tests, as a host would, with the guards at their defaults (0.02 warn, 0.2 error).
-Expected messages are the fixes the README documents, written here by hand.
+Expected messages are the fixes docs/configuration.md documents, written here by hand.
 """
 
 from __future__ import annotations
