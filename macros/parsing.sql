@@ -10,10 +10,23 @@
     Every kind of whitespace trimmed from raw text (docs/definitions.md, "Cleaning"): space, tab,
     LF, VT, FF, CR, NEL, NBSP and the other Unicode spaces, and the byte-order mark. A plain
     trim() leaves tabs and line breaks, which turn a blank id into a phantom customer.
+    An SQL expression of the characters' codes, never the characters themselves: compiled SQL
+    holding a CR or a line separator changes when any text filter splits its lines.
 -#}
 {% macro whitespace_characters() %}
-    {{ return(" \t\n\u000b\u000c\r\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff") }}
+    {%- set code_points = [32, 9, 10, 11, 12, 13, 133, 160, 5760] + (range(8192, 8203) | list)
+        + [8232, 8233, 8239, 8287, 12288, 65279] -%}
+    {{ return(adapter.dispatch('whitespace_characters', 'crm_retention')(code_points)) }}
 {% endmacro %}
+
+{% macro default__whitespace_characters(code_points) -%}
+    ({% for code in code_points %}chr({{ code }}){% if not loop.last %} || {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- Spark's chr() returns a byte, not a Unicode character; its string literals read \uXXXX. -#}
+{% macro spark__whitespace_characters(code_points) -%}
+    '{% for code in code_points %}\u{{ "%04X" | format(code) }}{% endfor %}'
+{%- endmacro %}
 
 {#-
     Most values start and end with a printable ASCII character and need no trimming: they skip
@@ -22,7 +35,7 @@
 {% macro trim_whitespace(text) -%}
     case
         when {{ crm_retention.has_printable_ends(text) }} then {{ text }}
-        else trim(both '{{ crm_retention.whitespace_characters() }}' from {{ text }})
+        else trim(both {{ crm_retention.whitespace_characters() }} from {{ text }})
     end
 {%- endmacro %}
 

@@ -240,10 +240,13 @@ class Sequence:
         return f"new version of {row['order_id']} for another customer"
 
     def respell(self):
-        # A loader that pads ids: a new version of an order whose id arrives with whitespace (a
-        # space, tab, no-break space or byte-order mark) is the same order.
+        # A loader that pads ids: a new version of an order whose id arrives with any whitespace
+        # the staging layer trims (CR from a CRLF export, NEL, line separators, Unicode spaces,
+        # a byte-order mark) is the same order.
         row = self.pick_order()
-        padded = self.rng.choice([" {} ", "\t{}", "{}\u00a0", "\ufeff{}"]).format(row["order_id"].strip(ref.WHITESPACE))
+        character = self.rng.choice(ref.WHITESPACE)
+        padded = self.rng.choice(["{0}{1}{0}", "{0}{1}", "{1}{0}", "{1}\r\n"]).format(
+            character, row["order_id"].strip(ref.WHITESPACE))
         self.raw["orders"].append({**row, "order_id": padded, "status": self.rng.choice(["completed", "cancelled"]),
                                    "updated_at": self.stamp()})
         return f"new version of {row['order_id']!r} spelled {padded!r}"
@@ -252,7 +255,7 @@ class Sequence:
         # A row without an id (rejected, and re-read by every run).
         at = self.stamp()
         self.raw["orders"].append({**self.new_order(self.rng.choice(self.customers()), at, at),
-                                   "order_id": self.rng.choice([None, "", " ", "\t\u00a0"])})
+                                   "order_id": self.rng.choice([None, "", self.rng.choice(ref.WHITESPACE) * 2, "\t\u00a0\r\n"])})
         return "order row without an id"
 
     def delete(self):

@@ -1,7 +1,7 @@
 """The four ways incremental mode used to drift from a full refresh, each as a test: an
 interrupted run, an order moved to another customer in place, hard deletes, and a changed
 setting; and three properties of the re-read lookback (unchanged keys are left alone, an id
-spelled with whitespace is the same key, an order rejected as dated in the future is staged
+spelled with any whitespace the staging layer trims is the same key, an order rejected as dated in the future is staged
 when its day comes). Each ends equal to the reference of the raw rows as they are (a full
 refresh), or the run stops with its documented message. The random sequences of
 tests/python/test_incremental_sequences.py mix the same steps."""
@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
+import reference as ref
 from incremental_sequences import DuckDBWarehouse, Sequence
 
 # Eight builds of a small shop, each with a few incremental runs: the slow suite. The fast suite
@@ -113,6 +114,22 @@ def test_an_id_spelled_with_whitespace_is_the_same_key(shop):
     result = shop.run(["build"])
     assert result.returncode == 0, result.stdout[-3000:]
     assert_equal_to_full_refresh(shop)
+
+
+def test_an_id_padded_with_any_trimmed_whitespace_is_the_same_key(shop):
+    # Every character the staging layer trims (CR as a CRLF export leaves it, NEL, VT, FF, LS, PS
+    # and the Unicode spaces), before or after an old order's id: each padded row is a new version
+    # of that order. Every run after it, and the full check, must still match a full refresh.
+    old_orders = [row for row in shop.raw["orders"] if row.get("order_id")][:len(ref.WHITESPACE)]
+    for number, (old, character) in enumerate(zip(old_orders, ref.WHITESPACE)):
+        padded = f"{old['order_id']}{character}" if number % 2 else f"{character}{old['order_id']}"
+        shop.raw["orders"].append({**old, "order_id": padded, "status": "cancelled", "updated_at": shop.stamp()})
+    for settings in [shop.settings, shop.settings, {**shop.settings, "crm_incremental_full_check": True}]:
+        result = shop.run(["build"], settings)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert_equal_to_full_refresh(shop)
+    cancelled = {o["order_id"] for o in shop.warehouse.table("stg_crm__orders") if o["status"] == "cancelled"}
+    assert {old["order_id"] for old in old_orders} <= cancelled
 
 
 def test_an_order_rejected_as_future_is_staged_when_its_day_comes(shop):
