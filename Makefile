@@ -67,9 +67,10 @@ lint: $(VENV)/.installed
 	mkdir -p $(dir $(CRM_DUCKDB_PATH))
 	$(VENV)/bin/sqlfluff lint --processes 0 $(LINT_PATHS)
 
-# The fast suite: lint and every test not marked slow (tests/python/conftest.py).
+# The fast suite: lint and every test not marked slow (pytest settings and markers:
+# pyproject.toml). It ends with how many tests cover the package, the oracle and the generators.
 test: $(VENV)/.installed $(VENV)/.installed-bi lint
-	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m "not slow" --durations=10
+	$(PYTHON) -m pytest tests/python -q -m "not slow" --durations=10
 
 # The slow suite: the tests marked slow, the lowest claimed dbt-core, then the engines comparison.
 # pytest exits 5 when no test is marked slow; that is not a failure here.
@@ -77,9 +78,9 @@ test: $(VENV)/.installed $(VENV)/.installed-bi lint
 # two at a time (pytest-xdist): each is a handful of small dbt runs in its own directory.
 INCREMENTAL_TESTS := tests/python/test_incremental_sequences.py tests/python/test_incremental_drifts.py
 test-slow: $(VENV)/.installed $(VENV)/.installed-bi chromium
-	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider -m slow --durations=10 \
+	$(PYTHON) -m pytest tests/python -q -m slow --durations=10 \
 		$(addprefix --ignore=,$(INCREMENTAL_TESTS)) || [ $$? -eq 5 ]
-	$(PYTHON) -m pytest $(INCREMENTAL_TESTS) -q -p no:cacheprovider -m slow -n 2
+	$(PYTHON) -m pytest $(INCREMENTAL_TESTS) -q -m slow -n 2
 	$(MAKE) test-min-dbt
 	$(MAKE) test-engines
 
@@ -105,7 +106,7 @@ test-min-dbt: $(VENV)/.installed $(MIN_DBT_VENV)/.installed
 	mkdir -p $(dir $(CRM_DUCKDB_PATH)) && rm -f $(CRM_DUCKDB_PATH)
 	$(MIN_DBT) seed --vars '$(DEMO_VARS)'
 	$(MIN_DBT) build --vars '$(DEMO_VARS)' --exclude resource_type:seed
-	CRM_DBT=$(MIN_DBT) $(PYTHON) -m pytest tests/python/test_marts_vs_reference.py -q -p no:cacheprovider $(MIN_DBT_TESTS)
+	CRM_DBT=$(MIN_DBT) $(PYTHON) -m pytest tests/python/test_marts_vs_reference.py -q $(MIN_DBT_TESTS)
 
 # The demo on DuckDB, PostgreSQL and Spark, every mart compared row by row (docs/engines.md).
 # Installs PostgreSQL, Java and the adapters when missing; the PostgreSQL cluster lives in a
@@ -114,7 +115,7 @@ test-engines: $(VENV)/.installed
 	VENV=$(CURDIR)/$(VENV) bash scripts/engines/engines.sh test $(ENGINES_ARGS)
 
 # Scale benchmark (docs/benchmark.md): the build beside the engine floor, the pandas and polars
-# peers and the DuckDB program, each figure beside its target.
+# peers and the DuckDB program (benchmarks/), each figure beside its target.
 # make bench SIZES="1000000 10000000 50000000" BENCH_ARGS="--integer-ids"
 SIZES ?= 1000000 10000000
 BENCH_ARGS ?=

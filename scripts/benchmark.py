@@ -5,10 +5,11 @@ in the same run and on the same file, each in its own process:
 
 1. the engine floor: one DuckDB query that reads every order once and aggregates by customer
    (in this process: no model can do less work than that);
-2. the peers, programs that compute the same retention, cohort, repeat-rate, AOV and CLV tables
-   from the same raw tables (tests/python/test_peers.py checks they equal the marts):
-   the pandas peer (scripts/pandas_peer.py), the polars peer (scripts/polars_peer.py) and the
-   hand-written DuckDB SQL program (scripts/duckdb_program.py, writing its tables into the file);
+2. the peers, programs in benchmarks/ that compute the same retention, cohort, repeat-rate, AOV
+   and CLV tables from the same raw tables (tests/python/test_peers.py, in the slow suite,
+   checks they equal the marts): the pandas peer (benchmarks/pandas_peer.py), the polars peer
+   (benchmarks/polars_peer.py) and the hand-written DuckDB SQL program
+   (benchmarks/duckdb_program.py, writing its tables into the file);
 3. `dbt parse`, then `dbt build` (every model and test of the package's default build), pointed
    at the file through the source vars, with its target and log folders under the work directory.
 
@@ -62,7 +63,9 @@ TARGET_MODELS_PER_PROGRAM = 2.0  # models' execution (sum) / DuckDB program wall
 TARGET_PEAK_GIB = 2.0            # dbt build peak memory
 TARGET_GROWTH = 5.5              # models' execution at GROWTH_SIZE / at TARGET_SIZE
 
-# The peers, in the order they run: each script prints {"timings": ..., "rows": ...} last.
+# The peers (benchmark artefacts in benchmarks/), in the order they run: each script prints
+# {"timings": ..., "rows": ...} last.
+PEERS_DIR = ROOT / "benchmarks"
 PEERS = {
     "pandas": "pandas_peer.py",
     "polars": "polars_peer.py",
@@ -194,7 +197,7 @@ def bench_size(n_orders: int, args: argparse.Namespace) -> SizeResult:
 
     for name in peers_for(n_orders, args):
         log(f"[{n_orders:,}] {PEER_LABELS[name]}")
-        command = [PYTHON, str(ROOT / "scripts" / PEERS[name]), str(db_path)]
+        command = [PYTHON, str(PEERS_DIR / PEERS[name]), str(db_path)]
         if args.without_optional_sources:
             command += ["--spend-table", ""]
         if name == "duckdb_program":

@@ -1,14 +1,14 @@
 """The DuckDB program: the package's headline tables as one hand-written SQL program.
 
-The yardstick for what the models' own execution could cost on DuckDB: scripts/duckdb_program.sql
+The yardstick for what the models' own execution could cost on DuckDB: benchmarks/duckdb_program.sql
 computes the retention, cohort retention, repeat rate, AOV and CLV tables from the raw orders,
 customers and marketing spend, as a sequence of `create table ... as` statements run in order in
 one connection. The steps' own tables (cleaned orders, spells, customer periods) are temporary;
 the five result tables are written into a schema of the same DuckDB file (`duckdb_program` by
-default), as the marts are. Its cleaning is the peers' (scripts/polars_peer.py).
+default), as the marts are. Its cleaning is the peers' (benchmarks/polars_peer.py).
 tests/python/test_peers.py checks each table equals the package's mart.
 
-Run: python scripts/duckdb_program.py DATABASE [--schema crm_raw] [--period month] ...
+Run: python benchmarks/duckdb_program.py DATABASE [--schema crm_raw] [--period month] ...
 It prints each statement's seconds and the row counts of its tables, as JSON on the last line.
 """
 

@@ -1,9 +1,9 @@
 -- The DuckDB program: the retention, cohort, repeat-rate, AOV and CLV tables in one sequence of
--- `create table ... as` statements, run in order in one connection by scripts/duckdb_program.py,
+-- `create table ... as` statements, run in order in one connection by benchmarks/duckdb_program.py,
 -- which fills in the placeholders (names and values) and times each statement (a statement ends
 -- with the line that ends in `;`). The five result tables go into the output schema of the
 -- benchmark's DuckDB file, as the marts do; the steps before them keep their tables in memory.
--- The cleaning is the pandas and polars peers' (see scripts/polars_peer.py). DuckDB-only SQL:
+-- The cleaning is the pandas and polars peers' (see benchmarks/polars_peer.py). DuckDB-only SQL:
 -- this is a yardstick, not part of the package.
 
 -- Order ids with more than one raw row: only their rows need ranking. Grouping the ids' 64-bit

@@ -15,7 +15,7 @@ The cleaning covers what the generated typed data exercises (latest version per 
 counted statuses after trim and lower-case, valid non-negative amounts, net revenue floored at 0);
 text-typed raw columns and the finer de-duplication tie-breaks are out of its scope.
 
-Run: python scripts/pandas_peer.py DATABASE [--schema crm_raw] [--period month] ...
+Run: python benchmarks/pandas_peer.py DATABASE [--schema crm_raw] [--period month] ...
 It prints its stage timings and the row counts of its tables, as JSON on the last line.
 """
 

@@ -1,6 +1,6 @@
 """The polars peer: the package's headline tables computed with polars' lazy API.
 
-A second yardstick for `make bench`, beside scripts/pandas_peer.py: the same tables from the same
+A second yardstick for `make bench`, beside benchmarks/pandas_peer.py: the same tables from the same
 raw orders and customers in the benchmark's DuckDB file, written the way a capable analyst would
 with polars: lazy queries (group_by, join, sorted shifts, cumulative sums), no Python
 loops over rows, customers or periods.
@@ -18,7 +18,7 @@ today, amounts and refunds must not be negative, net revenue is floored at 0, an
 customer has no customer row (a guest) is kept. Text-typed raw columns are out of its scope.
 tests/python/test_peers.py checks each table equals the package's mart.
 
-Run: python scripts/polars_peer.py DATABASE [--schema crm_raw] [--period month] ...
+Run: python benchmarks/polars_peer.py DATABASE [--schema crm_raw] [--period month] ...
 It prints its stage timings and the row counts of its tables, as JSON on the last line.
 """
 
