@@ -457,7 +457,7 @@ changed_raw_rows as (
         'int_crm__orders': none,
         'int_crm__customer_spells': 'int_crm__orders',
         'int_crm__customer_periods': 'int_crm__orders',
-        'int_crm__customer_cohorts': 'int_crm__customer_spells',
+        'int_crm__customer_cohorts': 'int_crm__orders',
         'int_crm__customer_purchase_summaries': 'int_crm__orders',
         'int_crm__customer_order_gaps': 'int_crm__orders',
     }.get(model_name)) }}
@@ -560,7 +560,7 @@ changed_raw_rows as (
         'int_crm__orders': order_metric_settings,
         'int_crm__customer_periods': order_metric_settings,
         'int_crm__customer_spells': spell_settings,
-        'int_crm__customer_cohorts': spell_settings,
+        'int_crm__customer_cohorts': order_metric_settings,
         'int_crm__customer_purchase_summaries': order_metric_settings,
         'int_crm__customer_order_gaps': order_metric_settings,
     } %}

@@ -1,14 +1,15 @@
 {#-
     One row per customer with a counted order: cohort (period of the first order) and lifetime
-    figures, summed from the customer's spells (a few rows per customer, not one per order).
+    figures, counted from the customer's orders. Not from the spells: what counts as activity
+    (the churn window) must not change how many orders a customer placed or what they spent.
 -#}
 {{ crm_retention.incremental_by_customer() }}
 
 with
 
-spells as (
+orders as (
 
-    select * from {{ ref('int_crm__customer_spells') }}
+    select * from {{ ref('int_crm__orders') }}
     {{ crm_retention.changed_customers_only() }}
 
 ),
@@ -17,11 +18,11 @@ customers as (
 
     select
         customer_id,
-        min(spell_started_on) as first_order_date,
-        max(last_order_date) as last_order_date,
-        cast(sum(spell_orders) as {{ dbt.type_bigint() }}) as orders,
-        sum(spell_revenue) as net_revenue
-    from spells
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date,
+        cast(count(*) as {{ dbt.type_bigint() }}) as orders,
+        sum(net_revenue) as net_revenue
+    from orders
     group by customer_id
 
 ),
