@@ -10,6 +10,8 @@
   (requirements-min-dbt.txt, make test-min-dbt).
 - Every macro and every source column is documented, and every model has a test (what
   dbt-project-evaluator's coverage rules ask, docs/project_evaluator.md).
+- Every input a dbt unit test mocks is one its model reads: dbt runs a unit test that mocks an
+  input the model no longer refs and passes it silently, testing less than its description says.
 """
 
 from __future__ import annotations
@@ -122,3 +124,23 @@ def test_every_model_has_a_test(parsed):
               for parent in node["depends_on"]["nodes"]}
     tested |= {f"model.crm_retention.{test['model']}" for test in manifest.get("unit_tests", {}).values()}
     assert models and not models - tested, f"models without a data or unit test: {sorted(models - tested)}"
+
+
+def _input_name(given: str) -> str:
+    """The node name a unit test's `given` input names: ref('x') -> x, source('crm', 'x') -> x."""
+    match = re.fullmatch(r"""\s*(?:ref|source)\((?:\s*['"]\w+['"]\s*,)?\s*['"](\w+)['"]\s*\)\s*""", given)
+    assert match, f"unexpected unit test input {given!r}"
+    return match.group(1)
+
+
+def test_unit_tests_mock_only_inputs_their_model_reads(parsed):
+    _, manifest = parsed
+    unit_tests = [test for test in manifest.get("unit_tests", {}).values() if test["package_name"] == "crm_retention"]
+    assert unit_tests, "the parse holds no unit test: crm_run_self_tests no longer enables them"
+    dead = []
+    for test in unit_tests:
+        model = manifest["nodes"][f"model.crm_retention.{test['model']}"]
+        reads = {node.split(".")[-1] for node in model["depends_on"]["nodes"]}
+        dead += [f"{test['name']} mocks {given['input']}, which {test['model']} does not read"
+                 for given in test["given"] if _input_name(given["input"]) not in reads]
+    assert not dead, "dead mocks in models/**/_*unit_tests.yml:\n" + "\n".join(dead)
