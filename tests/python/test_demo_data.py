@@ -261,6 +261,7 @@ def duplicate_groups(rows, key):
         ("raw_customers", "customer_id", "updated_at", (0.005, 0.02)),
         ("raw_nps_responses", "response_id", "responded_at", (0.001, 0.01)),
     ],
+    ids=["orders", "customers", "nps_responses"],
 )
 def test_duplicates_are_resolvable(table, key, version, share):
     rows = read(table)

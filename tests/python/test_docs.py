@@ -92,14 +92,14 @@ def test_documented_defaults_are_the_dbt_project_defaults(name):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("```sh\nmake demo\n```\n", []),
-    ("1. step\n\n   ```sql\n   select 1\n   ```\n", []),
-    ("````md\n```sql\nselect 1\n```\n````\n", []),
-    ("inline ```code``` is no fence\n", []),
-    ("```yaml\na: 1\n``` The demo seeds never load\n\ntext\n```\n",
-     [(3, "text after a closing fence")]),
-    ("```sh\nmake demo\n", [(1, "never closed")]),
-    ("~~~\n```\n~~~\n```\n", [(4, "never closed")]),
+    pytest.param("```sh\nmake demo\n```\n", [], id="closed"),
+    pytest.param("1. step\n\n   ```sql\n   select 1\n   ```\n", [], id="indented in a list"),
+    pytest.param("````md\n```sql\nselect 1\n```\n````\n", [], id="four backticks around three"),
+    pytest.param("inline ```code``` is no fence\n", [], id="inline backticks"),
+    pytest.param("```yaml\na: 1\n``` The demo seeds never load\n\ntext\n```\n",
+                 [(3, "text after a closing fence")], id="text after the closing fence"),
+    pytest.param("```sh\nmake demo\n", [(1, "never closed")], id="never closed"),
+    pytest.param("~~~\n```\n~~~\n```\n", [(4, "never closed")], id="backticks inside tildes, then unclosed"),
 ])
 def test_markdown_check_finds_broken_fences(text, expected):
     found = fence_problems(text)

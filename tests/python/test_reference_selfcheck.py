@@ -39,6 +39,17 @@ def by_period(rows):
     return {r["period_start"]: r for r in rows}
 
 
+def typed_id(value) -> str:
+    """A test id that shows a typed value with its type, so 12.5 and "12.5" read apart."""
+    if isinstance(value, str) or value is None:
+        return str(value)
+    return f"{type(value).__name__}({value})"
+
+
+def rfm_id(value) -> str:
+    return "r{}f{}m{}".format(*value) if isinstance(value, tuple) else value
+
+
 def rejection_reasons(cleaned, source):
     return {r.raw_key: r.rejection_reason for r in cleaned.rejected_for(source)}
 
@@ -366,7 +377,7 @@ def test_ntile_matches_sql():
     ((3, 3, 3), "need_attention"), ((3, 1, 5), "need_attention"),
     ((2, 2, 5), "hibernating"), ((2, 1, 1), "hibernating"),
     ((1, 2, 5), "lost"), ((1, 1, 1), "lost"),
-])
+], ids=rfm_id)
 def test_rfm_segment_mapping(scores, segment):
     assert ref.rfm_segment(*scores) == segment
 
@@ -585,7 +596,7 @@ def test_no_counted_orders_gives_empty_period_marts():
     (datetime(2024, 3, 5, 10, 11, 12, tzinfo=timezone(timedelta(hours=2))),
      datetime(2024, 3, 5, 8, 11, 12)),
     (date(2024, 3, 5), datetime(2024, 3, 5)),
-])
+], ids=typed_id)
 def test_accepted_timestamps(text, expected):
     assert ref.parse_timestamp(text) == expected
 
@@ -606,14 +617,14 @@ def test_rejected_timestamps(text):
     ("€ 1,234.50", Decimal("1234.50")), ("USD 5", Decimal("5")), ("5.25 eur", Decimal("5.25")), ("£7", Decimal("7")), ("1,000,000", Decimal("1000000")),
     ("-5", Decimal("-5")), ("0", Decimal("0")),
     (12.5, Decimal("12.5")), (7, Decimal(7)), (Decimal("3.25"), Decimal("3.25")),
-])
+], ids=typed_id)
 def test_accepted_amounts(text, expected):
     assert ref.parse_amount(text) == expected
 
 
 @pytest.mark.parametrize("text", ["12,50", "1,23", "1,2345.00", "12.", ".5", "abc", "", None,
                                   "1e3", "12.5.1", "--5", "€ 1 234.50", "12 50", "1$2$3", "$5 USD", "1,23,456",
-                                  "1" * 33, "NaN", "inf", float("nan"), float("inf"), 1e35])
+                                  "1" * 33, "NaN", "inf", float("nan"), float("inf"), 1e35], ids=typed_id)
 def test_rejected_amounts(text):
     assert ref.parse_amount(text) is None
 
@@ -622,7 +633,7 @@ def test_rejected_amounts(text):
     ("9", 9), (9, 9), (" 10 ", 10), ("0", 0), (Decimal("7"), 7), (8.0, 8),
     ("9.5", None), ("11", None), ("-1", None), ("nine", None), (None, None), ("", None),
     (9.5, None), (11, None),
-])
+], ids=typed_id)
 def test_scores(value, expected):
     assert ref.parse_score(value) == expected
 
