@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -189,3 +190,80 @@ def test_order_lines_give_the_marts_of_orders(order_shop, tmp_path, typed):
     for mart in MARTS:
         assert expected_marts[mart], f"{mart} is empty"
         assert marts[mart] == expected_marts[mart], mart
+
+
+# --------------------------------------------------------------------------------------
+# Line grain, line by line: each raw line with its expected outcome
+# --------------------------------------------------------------------------------------
+
+STAGED = "staged"
+CONFLICT = "conflicting_order_lines"
+LINE_TABLE_COLUMNS = ["order_id", "line_id", "customer_id", "ordered_at", "status", "amount", "currency", "updated_at"]
+
+
+def line(order_id, line_id, *, customer_id="c1", ordered_at="2024-03-05", status="completed", amount="10.00",
+         currency="USD", updated_at=None):
+    return {"order_id": order_id, "line_id": line_id, "customer_id": customer_id, "ordered_at": ordered_at,
+            "status": status, "amount": amount, "currency": currency, "updated_at": updated_at}
+
+
+# (raw line, expected outcome), worked by hand from docs/definitions.md ("Shapes of the orders
+# table"): the current lines of an order must agree on customer_id, ordered_at (in UTC), status
+# and currency, a value missing on some lines and present on others being a disagreement.
+LINES = [
+    (line("l_agree", "1", amount="10.00"), STAGED),
+    (line("l_agree", "2", amount="5.00"), STAGED),
+    (line("l_customer", "1"), CONFLICT),
+    (line("l_customer", "2", customer_id="c2"), CONFLICT),
+    (line("l_time", "1", ordered_at="2024-03-05T10:00:00Z"), CONFLICT),
+    (line("l_time", "2", ordered_at="2024-03-05T11:00:00Z"), CONFLICT),
+    (line("l_status", "1", status="completed"), CONFLICT),
+    (line("l_status", "2", status="shipped"), CONFLICT),
+    (line("l_currency_missing", "1"), CONFLICT),
+    (line("l_currency_missing", "2", currency=None), CONFLICT),
+    # The same instant in two offsets, and one status in two spellings, agree.
+    (line("l_same_instant", "1", ordered_at="2024-03-05T10:00:00Z"), STAGED),
+    (line("l_same_instant", "2", ordered_at="2024-03-05T12:00:00+02:00"), STAGED),
+    (line("l_status_spelling", "1", status=" Completed "), STAGED),
+    (line("l_status_spelling", "2", status="completed"), STAGED),
+    # Only current lines must agree: a superseded version of a line takes no part.
+    (line("l_versions", "1", customer_id="c2", updated_at="2024-03-01"), "superseded_version"),
+    (line("l_versions", "1", updated_at="2024-03-02"), STAGED),
+    (line("l_versions", "2", updated_at="2024-03-02"), STAGED),
+    # A line rejected for its own amount leaves the order with its other lines.
+    (line("l_bad_amount", "1", amount="ten"), "invalid_amount"),
+    (line("l_bad_amount", "2", amount="7.00"), STAGED),
+]
+# The staged orders: order_id -> (lines, amount), the amount being the sum of its staged lines.
+STAGED_LINE_ORDERS = {"l_agree": (2, Decimal("15.00")), "l_same_instant": (2, Decimal("20.00")),
+                      "l_status_spelling": (2, Decimal("20.00")), "l_versions": (2, Decimal("20.00")),
+                      "l_bad_amount": (1, Decimal("7.00"))}
+
+
+def test_each_line_is_staged_or_rejected_with_its_reason(tmp_path):
+    db_path = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(db_path))
+    try:
+        con.execute(f"create schema {RAW_SCHEMA}")
+        write_table(con, "src_order_lines", [row for row, _ in LINES], LINE_TABLE_COLUMNS)
+        write_table(con, "src_customers", [{"customer_id": "c1"}, {"customer_id": "c2"}], ["customer_id"])
+    finally:
+        con.close()
+    # Half the lines are dirt on purpose: the rejected-share guard would stop the build.
+    vars = {**COMMON_VARS, "crm_orders_identifier": "src_order_lines", "crm_orders_grain": "line",
+            "crm_rejected_share_warn": 1, "crm_rejected_share_error": 1}
+    run_dbt(["build", "--vars", json.dumps(vars), "--select", "path:models/staging", "crm__rejected_rows",
+             "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"],
+            db_path=db_path, target_path=tmp_path / "target")
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        rejected = Counter(con.execute("select raw_key, rejection_reason from main.crm__rejected_rows "
+                                       "where source_table = 'orders'").fetchall())
+        staged = {order_id: (lines, amount) for order_id, lines, amount in
+                  con.execute("select order_id, lines, amount from main.stg_crm__orders").fetchall()}
+    finally:
+        con.close()
+    expected = Counter((row["order_id"], outcome) for row, outcome in LINES if outcome != STAGED)
+    assert rejected - expected == Counter(), "rejected but should not be (or with another reason)"
+    assert expected - rejected == Counter(), "should be rejected with this reason"
+    assert staged == STAGED_LINE_ORDERS

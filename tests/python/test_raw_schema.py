@@ -181,7 +181,8 @@ def test_rejection_reasons_are_documented_per_source():
     assert documented == REJECTION_REASONS
 
 
-# The reference reads orders at order grain only (its docstring: line grain is not modelled there).
+# The reference reads orders at order grain only (its docstring: line grain is not modelled
+# there); test_order_lines.py gives each raw line its expected outcome instead.
 LINE_GRAIN_REASONS = {"conflicting_order_lines"}
 
 
