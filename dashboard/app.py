@@ -1,8 +1,10 @@
 """The crm_retention dashboard: a Streamlit page over the package's marts.
 
-Every number on the page is a value of a mart. The app selects rows, filters them by segment,
-sorts and formats them; the one piece of arithmetic is the change shown on each headline tile,
-the difference of the two latest periods' values of the same mart column.
+Every number on the page is a value of a mart. The app selects rows, filters them by segment and
+period, sorts and formats them; its arithmetic is the change shown on each headline tile (the
+difference of the last complete period's value and the one before, of the same mart column) and
+the rejected share in the data-quality table (rejected raw rows over raw rows of a source).
+Values that come from the data (segment values, customer ids) are shown as plain text.
 
 Where the marts live (first match wins):
 - CRM_DASHBOARD_URL: a SQLAlchemy URL of any warehouse the marts were built in (install
@@ -115,35 +117,100 @@ def read(source: Source, table: str, order_by: str | None = None) -> pd.DataFram
 # ---------------------------------------------------------------------------------------------
 # Formatting
 
+# Below this many customers at the start of a period, a segment's rates swing with a handful of
+# customers: the page says so beside them.
+SMALL_SEGMENT = 30
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:])")
+
+
+def plain(text) -> str:
+    """A value from the data, escaped so that Streamlit's Markdown shows it as typed: no link,
+    image or formatting a customer attribute could smuggle onto the page."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
 
 def is_missing(value) -> bool:
     return value is None or (not isinstance(value, str) and pd.isna(value))
 
 
-FORMATS = {
-    "rate": lambda v: f"{float(v):.1%}",
-    "count": lambda v: f"{int(v):,}",
-    "money": lambda v: f"{float(v):,.2f}",
-    "score": lambda v: f"{float(v):.1f}",
-    "ratio": lambda v: f"{float(v):.2f}",
+@dataclass(frozen=True)
+class Units:
+    """How the page writes numbers: money carries the reporting currency when the build has one."""
+
+    currency: str | None
+
+    def money(self, value) -> str:
+        text = f"{float(value):,.2f}"
+        return f"{self.currency} {text}" if self.currency else text
+
+    def money_change(self, difference) -> str:
+        text = f"{float(difference):+,.2f}"
+        return f"{self.currency} {text}" if self.currency else text
+
+    @property
+    def money_column(self) -> str:
+        return f"{self.currency} %,.2f" if self.currency else "%,.2f"
+
+    def shown(self, value, kind: str) -> str:
+        if is_missing(value):
+            return "–"
+        return {
+            "rate": lambda v: f"{float(v):.1%}",
+            "count": lambda v: f"{int(v):,}",
+            "money": self.money,
+            "score": lambda v: f"{float(v):.1f}",
+            "ratio": lambda v: f"{float(v):.2f}",
+        }[kind](value)
+
+    def change(self, latest, previous, kind: str) -> str | None:
+        if is_missing(latest) or is_missing(previous):
+            return None
+        difference = latest - previous
+        return {
+            "rate": lambda d: f"{float(d) * 100:+.1f} pp",
+            "count": lambda d: f"{int(d):+,}",
+            "money": self.money_change,
+            "score": lambda d: f"{float(d):+.1f}",
+            "ratio": lambda d: f"{float(d):+.2f}",
+        }[kind](difference)
+
+    def columns(self, frame: pd.DataFrame) -> dict:
+        """st.dataframe column settings: a human label for every column, rates as percentages,
+        money with the currency."""
+        config = {}
+        for name in frame.columns:
+            label = LABELS.get(name, name.replace("_", " ").capitalize())
+            kind = kind_of(name)
+            if kind == "rate":
+                config[name] = st.column_config.NumberColumn(label, format="percent")
+            elif kind == "money":
+                config[name] = st.column_config.NumberColumn(label, format=self.money_column)
+            elif kind == "count":
+                config[name] = st.column_config.NumberColumn(label, format="%d")
+            else:
+                config[name] = st.column_config.Column(label)
+        return config
+
+
+LABELS = {
+    "period_start": "Period", "period": "Period", "aov": "Average order value", "rfm_segment": "RFM segment",
+    "value_at_stake_rank": "Rank", "customer_id": "Customer", "value_at_stake": "Net revenue at stake",
+    "p_alive": "P(alive)", "predicted_clv": "Predicted CLV", "share_of_customers": "Share of customers",
+    "share_of_revenue": "Share of revenue", "net_revenue_per_customer": "Net revenue per customer",
+    "gross_revenue_retention": "Gross revenue retention", "net_revenue_retention": "Net revenue retention",
+    "cohort_period": "Cohort", "cohort_size": "Customers acquired", "source_table": "Source",
 }
-DELTA_FORMATS = {
-    "rate": lambda d: f"{float(d) * 100:+.1f} pp",
-    "count": lambda d: f"{int(d):+,}",
-    "money": lambda d: f"{float(d):+,.2f}",
-    "score": lambda d: f"{float(d):+.1f}",
-    "ratio": lambda d: f"{float(d):+.2f}",
-}
 
 
-def shown(value, kind: str) -> str:
-    return "–" if is_missing(value) else FORMATS[kind](value)
-
-
-def change(latest, previous, kind: str) -> str | None:
-    if is_missing(latest) or is_missing(previous):
-        return None
-    return DELTA_FORMATS[kind](latest - previous)
+def kind_of(column: str) -> str | None:
+    if column.endswith(("_rate", "_retention")) or column.startswith("share_of") or column == "p_alive":
+        return "rate"
+    if column.endswith(("revenue", "_clv", "aov", "value_at_stake", "_per_customer")) or column == "formula_clv":
+        return "money"
+    if column in ("customers", "orders", "raw_rows", "staged_rows", "rejected_rows", "days_until_churn",
+                  "days_since_last_order", "value_at_stake_rank", "cohort_size") or column.endswith("_customers"):
+        return "count"
+    return None
 
 
 # The headline tiles: label, crm__kpis column, format, and whether a rise is bad news.
@@ -161,6 +228,7 @@ TILES = [
     ("NPS", "nps", "score", False),
     ("Formula CLV", "formula_clv", "money", False),
 ]
+NOT_PER_SEGMENT = "n/a per segment"
 
 
 def period_label(period_start, grain: str) -> str:
@@ -175,7 +243,7 @@ def period_label(period_start, grain: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# The page
+# The controls
 
 
 def segment_filter(source: Source, present: set[str]) -> tuple[str, str] | None:
@@ -195,6 +263,26 @@ def segment_filter(source: Source, present: set[str]) -> tuple[str, str] | None:
     return name, value
 
 
+def period_filter(periods: list, grain: str) -> tuple:
+    """The sidebar's period range for the whole page: every period-grain chart and table, and
+    the cohorts acquired in it."""
+    st.sidebar.header("Periods")
+    if len(periods) < 2:
+        return (periods[0], periods[-1]) if periods else (None, None)
+    first, last = st.sidebar.select_slider(
+        "From and to", options=periods, value=(periods[0], periods[-1]),
+        format_func=lambda p: period_label(p, grain), key="period_range",
+    )
+    return first, last
+
+
+def in_range(frame: pd.DataFrame, column: str, span: tuple) -> pd.DataFrame:
+    if span[0] is None or frame.empty:
+        return frame
+    days = pd.to_datetime(frame[column])
+    return frame[(days >= pd.Timestamp(span[0])) & (days <= pd.Timestamp(span[1]))].reset_index(drop=True)
+
+
 def segment_rows(source: Source, present: set[str], view: str, unsegmented: str, segment, order_by: str) -> tuple[pd.DataFrame, bool]:
     """A view's rows for the chosen segment when its segment mart exists, else for all customers."""
     table = SEGMENT_MARTS[view]
@@ -210,17 +298,53 @@ def segment_note(segment, segmented: bool) -> None:
         st.caption("Not broken down by segment in this build: all customers.")
 
 
-def headline(kpis: pd.DataFrame, grain: str) -> None:
-    latest = kpis.iloc[-1]
-    previous = kpis.iloc[-2] if len(kpis) > 1 else None
-    state = "complete" if bool(latest["is_complete_period"]) else "partial, to the as-of date"
+# ---------------------------------------------------------------------------------------------
+# The views
+
+
+def mark_partial(figure, frame: pd.DataFrame) -> None:
+    """A shaded band over each partial period of a time chart (the current period, to the as-of date)."""
+    for _, row in frame[~frame["is_complete_period"].astype(bool)].iterrows():
+        figure.add_vrect(x0=row["period_start"], x1=row["period_end"], fillcolor="grey", opacity=0.15,
+                         line_width=0, annotation_text="partial", annotation_position="top left")
+
+
+def with_partial_label(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """A table's rows with a Period column that says which period is partial."""
+    shown = frame.copy()
+    shown.insert(0, "period", [period_label(p, grain) + ("" if complete else " (partial)")
+                               for p, complete in zip(frame["period_start"], frame["is_complete_period"])])
+    return shown
+
+
+def headline(kpis: pd.DataFrame, grain: str, units: Units, segmented: bool) -> None:
+    complete = kpis[kpis["is_complete_period"].astype(bool)]
+    if complete.empty:
+        st.subheader("Headline: no complete period yet")
+        return
+    latest = complete.iloc[-1]
+    previous = complete.iloc[-2] if len(complete) > 1 else None
     versus = f", change on {period_label(previous['period_start'], grain)}" if previous is not None else ""
-    st.subheader(f"Headline: {period_label(latest['period_start'], grain)} ({state}{versus})")
+    st.subheader(f"Headline: {period_label(latest['period_start'], grain)} (last complete period{versus})")
+    partial = kpis[~kpis["is_complete_period"].astype(bool)]
+    if not partial.empty:
+        st.caption(f"{period_label(partial.iloc[-1]['period_start'], grain)} is partial (to the as-of date): "
+                   "it is shaded on the charts and marked in the tables, and the tiles leave it out.")
     for row_start in range(0, len(TILES), 4):
         columns = st.columns(4)
         for column, (label, name, kind, rise_is_bad) in zip(columns, TILES[row_start:row_start + 4]):
-            delta = change(latest[name], previous[name], kind) if previous is not None else None
-            column.metric(label, shown(latest[name], kind), delta, delta_color="inverse" if rise_is_bad else "normal")
+            if name not in kpis.columns:
+                column.metric(label, NOT_PER_SEGMENT, help="Defined for all customers only, not per segment.")
+                continue
+            delta = units.change(latest[name], previous[name], kind) if previous is not None else None
+            column.metric(label, units.shown(latest[name], kind), delta, delta_color="inverse" if rise_is_bad else "normal")
+    if segmented:
+        size = latest["customers_at_start"]
+        st.caption(f"Segment size: {units.shown(size, 'count')} customers at the start of "
+                   f"{period_label(latest['period_start'], grain)}.")
+        if is_missing(size) or size < SMALL_SEGMENT:
+            st.warning(f"Small segment: fewer than {SMALL_SEGMENT} customers at the start of the period, so one "
+                       "customer more or less moves its rates by several points.")
 
 
 def retention_over_time(retention: pd.DataFrame) -> None:
@@ -230,24 +354,61 @@ def retention_over_time(retention: pd.DataFrame) -> None:
     )
     figure = px.line(long, x="period_start", y="value", color="rate", markers=True,
                      labels={"period_start": "period", "value": "rate"})
+    mark_partial(figure, retention)
     figure.update_layout(yaxis_tickformat=".0%", height=360, margin=dict(t=10, b=10))
     st.plotly_chart(figure, width="stretch", key="retention_chart")
+    st.caption(
+        "Survival rate: the share of the customers active at the start of a period who are still active at its "
+        "end. Retention rate (CRR): (customers at end − new customers) / customers at start; reactivated "
+        "customers count in the end, so it can exceed 100% when more lapsed customers come back than "
+        "active ones churn. Churn rate: customers lost in the period over customers at its start."
+    )
 
 
-def cohort_heatmap(cohorts: pd.DataFrame, grain: str) -> None:
-    grid = cohorts.pivot(index="cohort_period", columns="periods_since_acquisition", values="retention_rate").sort_index()
+COHORT_MEASURES = {
+    "Customer retention": ("retention_rate", ".0%", "rate"),
+    "Revenue per customer": ("cumulative_revenue_per_customer", ",.0f", "money"),
+}
+
+
+def cohort_heatmap(cohorts: pd.DataFrame, grain: str, units: Units) -> None:
+    choice = st.radio("Cohort measure", list(COHORT_MEASURES), horizontal=True, key="cohort_measure")
+    column, number_format, kind = COHORT_MEASURES[choice]
+    if cohorts.empty:
+        st.caption("No cohort in the chosen periods.")
+        return
+    grid = cohorts.pivot(index="cohort_period", columns="periods_since_acquisition", values=column).sort_index()
+    partial = cohorts.pivot(index="cohort_period", columns="periods_since_acquisition", values="is_complete_period").sort_index()
+    sizes = cohorts.groupby("cohort_period")["cohort_size"].first().sort_index()
+    text = [[("" if is_missing(value) else format(float(value), number_format))
+             + ("*" if not is_missing(done) and not bool(done) else "")
+             for value, done in zip(values, flags)]
+            for values, flags in zip(grid.to_numpy(dtype=object), partial.to_numpy(dtype=object))]
     figure = go.Figure(go.Heatmap(
         z=grid.to_numpy(dtype=float),
         x=[int(k) for k in grid.columns],
         y=[period_label(c, grain) for c in grid.index],
-        colorscale="Blues", zmin=0, zmax=1, colorbar=dict(tickformat=".0%"),
-        hovertemplate="cohort %{y}, +%{x} periods: %{z:.1%}<extra></extra>",
+        text=text, texttemplate="%{text}", textfont=dict(size=9),
+        customdata=[[int(sizes[c])] * len(grid.columns) for c in grid.index],
+        colorscale="Blues", zmin=0, zmax=1 if kind == "rate" else None,
+        colorbar=dict(tickformat=".0%" if kind == "rate" else ",.0f"),
+        hovertemplate="cohort %{y} (%{customdata} customers), +%{x} periods: %{text}<extra></extra>",
     ))
     figure.update_layout(
         xaxis_title=f"{grain}s since acquisition", yaxis_title="cohort", yaxis_autorange="reversed",
         height=max(360, 18 * len(grid.index)), margin=dict(t=10, b=10),
     )
-    st.plotly_chart(figure, width="stretch", key="cohort_heatmap")
+    left, right = st.columns([5, 1])
+    with left:
+        st.plotly_chart(figure, width="stretch", key="cohort_heatmap")
+    with right:
+        frame = pd.DataFrame({"cohort_period": [period_label(c, grain) for c in sizes.index], "cohort_size": sizes.values})
+        st.dataframe(frame, hide_index=True, column_config=units.columns(frame), key="cohort_sizes_table")
+    st.caption("* partial period (to the as-of date)." + (f" Money in {units.currency}." if kind == "money" and units.currency else ""))
+    with st.expander("Cohort table"):
+        table = cohorts[["cohort_period", "periods_since_acquisition", "cohort_size", "active_customers",
+                         "retention_rate", "revenue", "cumulative_revenue_per_customer", "is_complete_period"]]
+        st.dataframe(table, hide_index=True, column_config=units.columns(table), key="cohort_table")
 
 
 MOVEMENTS = {  # movement: bar colour
@@ -260,7 +421,7 @@ MOVEMENTS = {  # movement: bar colour
 LOSSES = {"contraction_revenue", "churned_revenue"}
 
 
-def revenue_movements(revenue: pd.DataFrame) -> None:
+def revenue_movements(revenue: pd.DataFrame, grain: str, units: Units) -> None:
     figure = go.Figure()
     for movement, colour in MOVEMENTS.items():
         # Losses are drawn below the axis; their values (hover, table) stay as the mart has them.
@@ -270,50 +431,89 @@ def revenue_movements(revenue: pd.DataFrame) -> None:
             marker_color=colour,
             customdata=revenue[movement].astype(float), hovertemplate="%{x}: %{customdata:,.2f}<extra>%{fullData.name}</extra>",
         )
-    figure.update_layout(barmode="relative", height=360, margin=dict(t=10, b=10), yaxis_title="net revenue")
+    mark_partial(figure, revenue)
+    figure.update_layout(barmode="relative", height=360, margin=dict(t=10, b=10),
+                         yaxis_title=f"net revenue ({units.currency})" if units.currency else "net revenue")
     st.plotly_chart(figure, width="stretch", key="revenue_movements_chart")
     with st.expander("Revenue movements table"):
-        st.dataframe(revenue[["period_start", "starting_revenue", *MOVEMENTS, "ending_revenue",
-                              "gross_revenue_retention", "net_revenue_retention", "revenue_churn_rate"]],
-                     hide_index=True, key="revenue_movements_table")
+        table = with_partial_label(revenue, grain)[
+            ["period", "period_start", "starting_revenue", *MOVEMENTS, "ending_revenue", "gross_revenue_retention",
+             "net_revenue_retention", "revenue_churn_rate"]]
+        st.dataframe(table, hide_index=True, column_config=units.columns(table), key="revenue_movements_table")
 
 
-def repeat_and_aov(repeat: pd.DataFrame, aov: pd.DataFrame) -> None:
+def repeat_and_aov(repeat: pd.DataFrame, aov: pd.DataFrame, units: Units) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Repeat-customer rate**")
         figure = px.line(repeat, x="period_start", y=["repeat_customer_rate", "returning_customer_rate"], markers=True,
                          labels={"period_start": "period", "value": "rate", "variable": "rate"})
+        mark_partial(figure, repeat)
         figure.update_layout(yaxis_tickformat=".0%", height=320, margin=dict(t=10, b=10))
         st.plotly_chart(figure, width="stretch", key="repeat_rate_chart")
     with right:
-        st.markdown("**Average order value**")
+        st.markdown("**Average order value**" + (f" ({units.currency})" if units.currency else ""))
         figure = px.line(aov, x="period_start", y=["aov", "new_customer_aov", "returning_customer_aov"], markers=True,
                          labels={"period_start": "period", "value": "net revenue per order", "variable": "customers"})
+        mark_partial(figure, aov)
         figure.update_layout(height=320, margin=dict(t=10, b=10))
         st.plotly_chart(figure, width="stretch", key="aov_chart")
 
 
-def rfm_segments(segments: pd.DataFrame) -> None:
+def rfm_segments(segments: pd.DataFrame, units: Units) -> None:
     ordered = segments.sort_values("customers", ascending=False)
     figure = px.bar(ordered, x="rfm_segment", y="customers", color="net_revenue_per_customer",
                     color_continuous_scale="Blues", labels={"rfm_segment": "RFM segment"})
     figure.update_layout(height=320, margin=dict(t=10, b=10))
     st.plotly_chart(figure, width="stretch", key="rfm_chart")
-    st.dataframe(ordered, hide_index=True, key="rfm_table")
+    st.dataframe(ordered, hide_index=True, column_config=units.columns(ordered), key="rfm_table")
 
 
-def at_risk(customers: pd.DataFrame) -> None:
+# The at-risk table shows what it is ranked by first.
+AT_RISK_FIRST = ["value_at_stake_rank", "customer_id", "value_at_stake", "days_until_churn", "days_since_last_order"]
+
+
+def at_risk(customers: pd.DataFrame, units: Units) -> None:
     st.caption("Active customers past the at-risk threshold, ranked by the revenue at stake: the first 50 here, "
                "all of them in the CSV.")
-    st.dataframe(customers.head(50), hide_index=True, key="at_risk_table")
+    ordered = customers[[c for c in AT_RISK_FIRST if c in customers.columns]
+                        + [c for c in customers.columns if c not in AT_RISK_FIRST]]
+    shown = ordered.head(50)
+    st.dataframe(shown, hide_index=True, column_config=units.columns(shown), key="at_risk_table")
     st.download_button(
         "Download the at-risk list (CSV)", customers.to_csv(index=False).encode("utf-8"),
         file_name="crm_at_risk_customers.csv", mime="text/csv", key="at_risk_download",
     )
 
 
-def predictions(source: Source, present: set[str]) -> None:
+def data_quality(source: Source, present: set[str], settings) -> None:
+    """Raw, staged and rejected rows by source, the reasons, and the guards' thresholds."""
+    if "crm__raw_row_outcomes" not in present:
+        return
+    st.header("Data quality")
+    outcomes = read(source, "crm__raw_row_outcomes", "source_table, outcome")
+    sources = []
+    for name, rows in outcomes.groupby("source_table", sort=True):
+        raw = int(rows["raw_rows"].sum())
+        staged = int(rows.loc[rows["is_staged"].astype(bool), "raw_rows"].sum())
+        superseded = int(rows.loc[rows["outcome"] == "superseded_version", "raw_rows"].sum())
+        sources.append({"source_table": name, "raw_rows": raw, "staged_rows": staged, "rejected_rows": raw - staged,
+                        "rejected_share": (raw - staged - superseded) / raw if raw else None})
+    summary = pd.DataFrame(sources)
+    config = Units(None).columns(summary)
+    config["rejected_share"] = st.column_config.NumberColumn("Rejected share (superseded versions aside)", format="percent")
+    st.dataframe(summary, hide_index=True, column_config=config, key="data_quality_table")
+    st.caption(f"The build warns when a source's rejected share is above {float(settings['rejected_share_warn']):.1%} "
+               f"and fails above {float(settings['rejected_share_error']):.1%} (crm_rejected_share_warn, "
+               "crm_rejected_share_error). Each rejected row, with its raw values, is in crm__rejected_rows.")
+    reasons = outcomes[~outcomes["is_staged"].astype(bool)].sort_values(["source_table", "raw_rows"], ascending=[True, False])
+    with st.expander("Rejected rows by reason"):
+        table = reasons[["source_table", "outcome", "raw_rows"]]
+        st.dataframe(table, hide_index=True, column_config={**Units(None).columns(table),
+                     "outcome": st.column_config.Column("Reason")}, key="rejected_reasons_table")
+
+
+def predictions(source: Source, present: set[str], units: Units) -> None:
     """Per-customer predictions and the fitted model, when the build has them (the columns exist
     but stay null where the predictive models do not run)."""
     for table in ("crm__clv", "crm__customers"):
@@ -328,7 +528,7 @@ def predictions(source: Source, present: set[str]) -> None:
             continue
         st.header("Predictions")
         st.markdown(f"**Highest predicted CLV** ({table})")
-        st.dataframe(top, hide_index=True, key="predicted_clv_table")
+        st.dataframe(top, hide_index=True, column_config=units.columns(top), key="predicted_clv_table")
         if "crm__clv_model" in present:
             st.markdown("**Fitted model** (crm__clv_model)")
             st.dataframe(read(source, "crm__clv_model"), hide_index=True, key="clv_model_table")
@@ -342,45 +542,52 @@ def main() -> None:
     present = tables(source)
     settings = read(source, "crm__report_settings").iloc[0]
     grain = settings["period_grain"]
+    currency = settings.get("reporting_currency")
+    units = Units(None if is_missing(currency) else str(currency))
     st.caption(
         f"Grain: **{grain}** · As of **{pd.Timestamp(settings['as_of_date']).date()}** · "
         f"Churn window {int(settings['churn_window_days'])} days · At risk after {int(settings['at_risk_days'])} days · "
-        f"Source: {source.label}"
+        + (f"Money in **{plain(units.currency)}** · " if units.currency else "")
+        + f"Source: {plain(source.label)}"
     )
     segment = segment_filter(source, present)
     if segment is not None:
-        st.info(f"Segment: {segment[0]} = {segment[1]}")
+        st.info(f"Segment: {plain(segment[0])} = {plain(segment[1])}")
 
     kpis, segmented = segment_rows(source, present, "kpis", "crm__kpis", segment, "period_start")
-    headline(kpis, grain)
+    span = period_filter(list(pd.to_datetime(kpis["period_start"]).dt.date), grain)
+    kpis = in_range(kpis, "period_start", span)
+    headline(kpis, grain, units, segmented)
     segment_note(segment, segmented)
 
     st.header("Retention, churn and survival")
     retention, segmented = segment_rows(source, present, "retention", "crm__retention", segment, "period_start")
-    retention_over_time(retention)
+    retention_over_time(in_range(retention, "period_start", span))
     segment_note(segment, segmented)
 
     st.header("Cohort retention")
     cohorts, segmented = segment_rows(source, present, "cohorts", "crm__cohort_retention", segment,
                                       "cohort_period, periods_since_acquisition")
-    cohort_heatmap(cohorts, grain)
+    cohort_heatmap(in_range(in_range(cohorts, "cohort_period", span), "period_start", span), grain, units)
     segment_note(segment, segmented)
 
     st.header("Revenue movements")
-    revenue_movements(read(source, "crm__revenue_retention", "period_start"))
+    revenue_movements(in_range(read(source, "crm__revenue_retention", "period_start"), "period_start", span), grain, units)
     segment_note(segment, False)
 
     st.header("Repeat purchasing and order value")
-    repeat_and_aov(read(source, "crm__repeat_rate", "period_start"), read(source, "crm__aov", "period_start"))
+    repeat_and_aov(in_range(read(source, "crm__repeat_rate", "period_start"), "period_start", span),
+                   in_range(read(source, "crm__aov", "period_start"), "period_start", span), units)
     segment_note(segment, False)
 
     st.header("RFM segments")
-    rfm_segments(read(source, "crm__rfm_segments"))
+    rfm_segments(read(source, "crm__rfm_segments"), units)
 
     st.header("At-risk customers")
-    at_risk(read(source, "crm__at_risk_customers", "value_at_stake_rank"))
+    at_risk(read(source, "crm__at_risk_customers", "value_at_stake_rank"), units)
 
-    predictions(source, present)
+    data_quality(source, present, settings)
+    predictions(source, present, units)
 
 
 main()

@@ -1,9 +1,11 @@
-"""The dashboard (dashboard/app.py) rendered by Streamlit's AppTest on a demo build.
+"""The dashboard (dashboard/app.py) rendered by Streamlit's AppTest on the demo `make demo` builds.
 
 Every number the page shows is compared with the mart row it must come from, read directly from
-the build's DuckDB file; the formats the page promises (percentages to 0.1, money to 0.01) are
-restated here, not imported from the app. The segment filter and the predictions are checked on
-copies of the build that have the segment marts and the prediction columns added by hand.
+the build's DuckDB file; the formats the page promises (percentages to 0.1, money to 0.01 with the
+reporting currency) are restated here, not imported from the app. Every control is used: each
+segment and value, the period range and the cohort measure. The predictions and hostile segment
+values are checked on copies of the build changed by hand; partial periods on a second build
+whose as-of date is mid-month.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import _calculate_file_id
 from streamlit.testing.v1 import AppTest
 
-from dbt_project_runner import ROOT
+from dbt_project_runner import ROOT, run_dbt
+from demo_build import DEMO_VARS
 
 APP = str(ROOT / "dashboard" / "app.py")
+SEGMENT_MARTS = ["crm__kpis_by_segment", "crm__retention_by_segment", "crm__cohort_retention_by_segment"]
+# The tiles with no segment-level definition: crm__kpis_by_segment has no column for them.
+NOT_PER_SEGMENT = {"Gross revenue retention", "Net revenue retention", "NPS", "Formula CLV"}
 
 # label, crm__kpis column, how the tile shows the value, how it shows the change.
 TILES = [
@@ -42,6 +48,9 @@ TILES = [
 ]
 
 
+CURRENCY = "USD"  # the demo's crm_reporting_currency (Makefile DEMO_VARS)
+
+
 def expected_text(value, style: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -51,7 +60,7 @@ def expected_text(value, style: str) -> str:
     return {
         "percent": f"{value * 100:.1f}%",
         "two": f"{value:.2f}",
-        "money": f"{value:,.2f}",
+        "money": f"{CURRENCY} {value:,.2f}",
         "one": f"{value:.1f}",
     }[style]
 
@@ -64,7 +73,7 @@ def expected_change(latest, previous, style: str) -> str | None:
         "points": f"{float(difference) * 100:+.1f} pp",
         "integer": f"{int(difference):+,}",
         "two": f"{float(difference):+.2f}",
-        "money": f"{float(difference):+,.2f}",
+        "money": f"{CURRENCY} {float(difference):+,.2f}",
         "one": f"{float(difference):+.1f}",
     }[style]
 
@@ -131,17 +140,19 @@ def test_grain_and_as_of_date_are_on_screen(page, demo_build):
     assert f"Grain: **{settings['period_grain']}**" in caption
     assert f"As of **{settings['as_of_date'].isoformat()}**" in caption
     assert settings["as_of_date"] == date(2026, 6, 30)  # the demo's latest order, as generated
+    assert settings["reporting_currency"] == CURRENCY and f"Money in **{CURRENCY}**" in caption
 
 
 def test_headline_tiles_show_the_latest_period_and_its_change(page, demo_build):
     kpis = mart(demo_build.db_path, "select * from main.crm__kpis order by period_start")
     latest, previous = kpis[-1], kpis[-2]
+    assert latest["is_complete_period"]  # the demo's as-of date is the last day of June
     shown = {metric.label: metric for metric in page.metric}
     assert list(shown) == [label for label, *_ in TILES]
     for label, column, style, change_style in TILES:
         assert shown[label].value == expected_text(latest[column], style), label
         assert shown[label].delta == expected_change(latest[column], previous[column], change_style), label
-    assert f"Headline: {latest['period_start']:%Y-%m}" in page.subheader[0].value
+    assert page.subheader[0].value == f"Headline: {latest['period_start']:%Y-%m} (last complete period, change on {previous['period_start']:%Y-%m})"
 
 
 def test_retention_chart_draws_the_mart_rates(page, demo_build):
@@ -216,8 +227,10 @@ def test_at_risk_list_and_its_csv_download(page, demo_build):
     assert button.proto.url.endswith(f"{expected_file}.csv")
 
 
-def test_no_segment_filter_without_segment_marts(page):
-    assert not page.sidebar.selectbox
+def test_no_segment_filter_without_segment_marts(demo_build, tmp_path, monkeypatch):
+    db_path = copy_build(demo_build, tmp_path, [f"drop table main.{table}" for table in SEGMENT_MARTS])
+    app = render(db_path, monkeypatch)
+    assert not app.sidebar.selectbox
 
 
 def columns_of(db_path, table: str) -> set[str]:
@@ -240,7 +253,7 @@ def test_segment_filter_shows_the_segment_rows(demo_build, tmp_path, monkeypatch
     def segmented(table: str, scale_columns: list[str]) -> str:
         scaled = ", ".join(f"{c} * {{f}} as {c}" for c in scale_columns)
         replace = f"* replace ({scaled})"
-        return (f"create table main.{table}_by_segment as "
+        return (f"create or replace table main.{table}_by_segment as "
                 f"select 'country' as segment_name, 'DE' as segment_value, {replace.format(f=0.5)} from main.{table} "
                 f"union all select 'country', 'US', {replace.format(f=2)} from main.{table}")
     db_path = copy_build(demo_build, tmp_path, [
@@ -309,4 +322,130 @@ def test_any_warehouse_through_a_sqlalchemy_url(page, demo_build, monkeypatch):
     assert not app.exception, [e.value for e in app.exception]
     assert [(m.label, m.value, m.delta) for m in app.metric] == [(m.label, m.value, m.delta) for m in page.metric]
     assert charts(app)["cohort_heatmap"]["data"][0]["z"] == charts(page)["cohort_heatmap"]["data"][0]["z"]
-    assert "Source: duckdb:///" in app.caption[0].value
+    # The source is written as plain text (Markdown characters escaped).
+    assert "Source: duckdb:///" in app.caption[0].value.replace("\\", "")
+
+
+# ------------------------------------------------------------------ every control, once each
+
+
+def test_every_sidebar_choice_renders(demo_build, monkeypatch):
+    """Each segment and each of its values, then the period range and the cohort measure: no
+    exception anywhere, and the tiles a segment has no definition for say so."""
+    app = render(demo_build.db_path, monkeypatch)
+    segments = mart(demo_build.db_path, "select distinct segment_name, segment_value from main.crm__kpis_by_segment")
+    complete_segment_kpis = mart(demo_build.db_path, "select * from main.crm__kpis_by_segment "
+                                                     "where is_complete_period order by period_start")
+    names = app.sidebar.selectbox(key="segment_name").options
+    assert names == ["All customers", *sorted({row["segment_name"] for row in segments})]
+    walked = 0
+    for name in names[1:]:
+        app.sidebar.selectbox(key="segment_name").select(name).run()
+        values = app.sidebar.selectbox(key="segment_value").options
+        assert sorted(values) == sorted(row["segment_value"] for row in segments if row["segment_name"] == name)
+        for value in values:
+            app.sidebar.selectbox(key="segment_value").select(value).run()
+            assert not app.exception, (name, value, [e.value for e in app.exception])
+            shown = {metric.label: metric.value for metric in app.metric}
+            assert {label for label, v in shown.items() if v == "n/a per segment"} == NOT_PER_SEGMENT, (name, value)
+            kpis = [row for row in complete_segment_kpis if (row["segment_name"], row["segment_value"]) == (name, value)]
+            assert shown["Customers at end"] == expected_text(kpis[-1]["customers_at_end"], "integer"), (name, value)
+            size = kpis[-1]["customers_at_start"]
+            assert any(f"Segment size: {size:,} customers" in c.value for c in app.caption), (name, value)
+            assert bool(app.warning) == (size < 30), (name, value)
+            walked += 1
+    assert walked == len(segments)
+    app.sidebar.selectbox(key="segment_name").select("All customers").run()
+    app.radio(key="cohort_measure").set_value("Revenue per customer").run()
+    assert not app.exception
+    cells = mart(demo_build.db_path, "select max(cumulative_revenue_per_customer) as top from main.crm__cohort_retention")
+    z = decoded(charts(app)["cohort_heatmap"]["data"][0]["z"])
+    assert max(v for line in z for v in line if v is not None and not math.isnan(v)) == pytest.approx(float(cells[0]["top"]))
+    slider = app.sidebar.select_slider(key="period_range")
+    slider.set_range(slider.options[3], slider.options[10]).run()
+    assert not app.exception
+    kpis = mart(demo_build.db_path, "select * from main.crm__kpis order by period_start")
+    assert app.subheader[0].value.startswith(f"Headline: {kpis[10]['period_start']:%Y-%m} ")
+    trace = next(t for t in charts(app)["retention_chart"]["data"] if t["name"] == "churn_rate")
+    assert [pd.Timestamp(x).date() for x in trace["x"]] == [row["period_start"] for row in kpis[3:11]]
+
+
+def test_cohort_sizes_and_cell_values_are_shown(page, demo_build):
+    rows = mart(demo_build.db_path, "select * from main.crm__cohort_retention order by cohort_period")
+    sizes = next(t.value for t in page.dataframe if list(t.value.columns) == ["cohort_period", "cohort_size"])
+    expected = {}
+    for row in rows:
+        expected[f"{row['cohort_period']:%Y-%m}"] = row["cohort_size"]
+    assert dict(zip(sizes["cohort_period"], sizes["cohort_size"])) == expected
+    heatmap = charts(page)["cohort_heatmap"]["data"][0]
+    first = next(row for row in rows if row["periods_since_acquisition"] == 1)
+    i = heatmap["y"].index(f"{first['cohort_period']:%Y-%m}")
+    j = decoded(heatmap["x"]).index(1)
+    assert heatmap["text"][i][j] == f"{float(first['retention_rate']):.0%}"
+
+
+def test_retention_above_100_percent_is_explained(page):
+    assert any("can exceed 100%" in caption.value for caption in page.caption)
+
+
+def test_at_risk_table_shows_its_ranking_first(page):
+    frame = next(t.value for t in page.dataframe if "value_at_stake_rank" in t.value.columns)
+    assert list(frame.columns[:3]) == ["value_at_stake_rank", "customer_id", "value_at_stake"]
+
+
+def test_data_quality_counts_every_raw_row(page, demo_build):
+    """Raw rows per source from the demo's CSVs themselves; staged and rejected from the marts."""
+    import csv
+
+    frame = next(t.value for t in page.dataframe if "staged_rows" in t.value.columns)
+    shown = {row["source_table"]: row for row in frame.to_dict("records")}
+    for source in ["orders", "customers", "nps_responses", "marketing_spend", "exchange_rates"]:
+        with open(ROOT / "seeds" / "demo" / f"raw_{source}.csv", newline="", encoding="utf-8") as handle:
+            raw = sum(1 for _ in csv.DictReader(handle))
+        rejected = mart(demo_build.db_path, f"select count(*) as n from main.crm__rejected_rows where source_table = '{source}'")
+        assert (shown[source]["raw_rows"], shown[source]["rejected_rows"]) == (raw, rejected[0]["n"]), source
+        assert shown[source]["staged_rows"] == raw - rejected[0]["n"]
+    assert any("above 2.0%" in c.value and "above 20.0%" in c.value for c in page.caption)
+
+
+def test_segment_values_are_shown_as_plain_text(demo_build, tmp_path, monkeypatch):
+    hostile = "[click](http://example.com) ![x](http://example.com/x.png) **bold**"
+    db_path = copy_build(demo_build, tmp_path, [
+        f"update main.{table} set segment_value = '{hostile}' where segment_value = 'DE'" for table in SEGMENT_MARTS])
+    app = render(db_path, monkeypatch)
+    app.sidebar.selectbox(key="segment_name").select("country").run()
+    app.sidebar.selectbox(key="segment_value").select(hostile).run()
+    assert not app.exception
+    [info] = [info.value for info in app.info]
+    # Every Markdown character is escaped: the text reads as typed, no link or image is made.
+    assert "](" not in info.replace("\\]\\(", "")
+    assert info.replace("\\", "") == f"Segment: country = {hostile}"
+
+
+@pytest.fixture(scope="module")
+def mid_month_build(tmp_path_factory):
+    """The demo with its as-of date in the middle of June 2026: June is a partial period."""
+    directory = tmp_path_factory.mktemp("mid_month")
+    db_path, target_path = directory / "crm.duckdb", directory / "target"
+    vars_json = json.dumps({**DEMO_VARS, "crm_as_of_date": "2026-06-15"})
+    run_dbt(["seed", "--vars", vars_json], db_path=db_path, target_path=target_path)
+    run_dbt(["run", "--vars", vars_json], db_path=db_path, target_path=target_path)
+    return db_path
+
+
+def test_a_partial_period_is_left_out_of_the_headline_and_marked(mid_month_build, monkeypatch):
+    kpis = mart(mid_month_build, "select * from main.crm__kpis order by period_start")
+    assert not kpis[-1]["is_complete_period"] and kpis[-2]["is_complete_period"]
+    app = render(mid_month_build, monkeypatch)
+    complete, before = kpis[-2], kpis[-3]
+    assert app.subheader[0].value == "Headline: 2026-05 (last complete period, change on 2026-04)"
+    shown = {metric.label: metric for metric in app.metric}
+    for label, column, style, change_style in TILES:
+        assert shown[label].value == expected_text(complete[column], style), label
+        assert shown[label].delta == expected_change(complete[column], before[column], change_style), label
+    assert any(c.value.startswith("2026-06 is partial") for c in app.caption)
+    for chart in ["retention_chart", "revenue_movements_chart", "repeat_rate_chart", "aov_chart"]:
+        shapes = charts(app)[chart]["layout"].get("shapes", [])
+        assert [(s["x0"][:10], s["x1"][:10]) for s in shapes] == [("2026-06-01", "2026-06-30")], chart
+    table = next(t.value for t in app.dataframe if "expansion_revenue" in t.value.columns)
+    assert list(table["period"])[-1] == "2026-06 (partial)" and not any("(partial)" in p for p in list(table["period"])[:-1])

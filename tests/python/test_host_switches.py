@@ -36,6 +36,7 @@ SWITCHES = {
     "crm_segments": {
         "model": {"int_crm__customer_segments", "crm__retention_by_segment", "crm__cohort_retention_by_segment",
                   "crm__kpis_by_segment"},
+        "exposure": {"crm_retention_dashboard_segments"},
     },
     "crm_incremental": {"model": {"stg_crm__order_changes"}},
 }
