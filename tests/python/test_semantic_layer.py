@@ -124,3 +124,62 @@ def test_clv_by_rfm_segment_equals_the_customers(demo_build, tmp_path):
         assert same_number(row["average_historical_clv"], clv / customers)
         assert same_number(row["predicted_clv"], predicted)
         assert same_number(row["average_predicted_clv"], predicted / predicted_customers)
+
+
+# metric -> (mart, column) of the reference built at that grain: the metrics that are right at any
+# grain (stocks semi-additive, flows summed, rates from stocks and flows).
+ROLLUP_METRICS = {
+    "customers_at_start": ("crm__retention", "customers_at_start"),
+    "customers_at_end": ("crm__retention", "customers_at_end"),
+    "new_customers": ("crm__retention", "new_customers"),
+    "reactivated_customers": ("crm__retention", "reactivated_customers"),
+    "churned_customers": ("crm__retention", "churned_customers"),
+    "retention_rate": ("crm__retention", "retention_rate"),
+    "churn_rate": ("crm__retention", "churn_rate"),
+    "orders": ("crm__aov", "orders"),
+    "revenue": ("crm__aov", "revenue"),
+    "aov": ("crm__aov", "aov"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("grain", ["quarter", "year"])
+def test_stocks_and_rates_at_a_coarser_grain_equal_that_grain(demo_build, tmp_path, grain):
+    """The demo's marts are monthly; MetricFlow at quarter and year grain must give what the
+    reference computes with quarters or years as its periods, from the demo's raw rows."""
+    from mart_comparison import expected_marts, read_demo_raw
+
+    expected = expected_marts(read_demo_raw(), period=grain)
+    rows = query_csv(demo_build, tmp_path, "--metrics", ",".join(ROLLUP_METRICS),
+                     "--group-by", f"metric_time__{grain}", "--order", f"metric_time__{grain}")
+    marts = {mart: {row["period_start"]: row for row in expected[mart]} for mart in ("crm__retention", "crm__aov")}
+    assert [day(row[f"metric_time__{grain}"]) for row in rows] == sorted(marts["crm__retention"])
+    for row in rows:
+        period = day(row[f"metric_time__{grain}"])
+        for metric, (mart, column) in ROLLUP_METRICS.items():
+            value = marts[mart][period][column]
+            assert same_number(row[metric], value), (grain, metric, period, row[metric], value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("grain", ["month", "quarter"])
+def test_segment_metrics_by_segment_value(demo_build, tmp_path, grain):
+    """Retention by segment value through the semantic layer equals the reference's segment mart
+    built at that grain (the demo's crm_segments, Makefile DEMO_VARS)."""
+    from demo_build import DEMO_VARS
+    from mart_comparison import expected_marts, read_demo_raw
+
+    expected = expected_marts(read_demo_raw(), period=grain, segments=DEMO_VARS["crm_segments"])
+    cells = {(row["period_start"], row["segment_name"], row["segment_value"]): row
+             for row in expected["crm__retention_by_segment"]}
+    prefix = "retention_segment_period__"
+    rows = query_csv(demo_build, tmp_path, "--metrics",
+                     "segment_customers_at_start,segment_customers_at_end,segment_retention_rate,segment_churn_rate",
+                     "--group-by", f"metric_time__{grain},{prefix}segment_name,{prefix}segment_value")
+    assert len(rows) == len(cells)
+    for row in rows:
+        cell = cells[(day(row[f"metric_time__{grain}"]), row[f"{prefix}segment_name"], row[f"{prefix}segment_value"])]
+        for metric, column in [("segment_customers_at_start", "customers_at_start"),
+                               ("segment_customers_at_end", "customers_at_end"),
+                               ("segment_retention_rate", "retention_rate"), ("segment_churn_rate", "churn_rate")]:
+            assert same_number(row[metric], cell[column]), (grain, metric, row, cell[column])
