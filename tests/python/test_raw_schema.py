@@ -190,3 +190,13 @@ def test_reference_gives_exactly_the_rejection_reasons():
     """The reference (tests/python/reference.py) names every reason of order-grain data and no other."""
     used = set(REASON_WORD.findall((ROOT / "tests" / "python" / "reference.py").read_text()))
     assert used == ALL_REASONS - LINE_GRAIN_REASONS
+
+
+def test_demo_seeds_load_every_column_as_text():
+    """dbt_project.yml types each demo seed's columns as text (as a CSV export leaves them, so
+    staging parses the dirt): every column of each seed file's header, and no other."""
+    seeds = yaml.safe_load((ROOT / "dbt_project.yml").read_text())["seeds"]["crm_retention"]["demo"]
+    typed = {name: list(config["+column_types"]) for name, config in seeds.items() if name.startswith("raw_")}
+    headers = {path.stem: path.read_text().splitlines()[0].split(",")
+               for path in sorted((ROOT / "seeds" / "demo").glob("raw_*.csv"))}
+    assert typed == headers
