@@ -3,7 +3,7 @@
     figures, counted from the customer's orders. Not from the spells: what counts as activity
     (the churn window) must not change how many orders a customer placed or what they spent.
 -#}
-{{ crm_retention.incremental_by_customer() }}
+{{ crm_retention.incremental_by_customer(settings=['orders', 'periods'], log='stg_crm__order_changes', upstream='int_crm__orders') }}
 
 with
 

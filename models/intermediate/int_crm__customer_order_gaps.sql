@@ -4,7 +4,7 @@
     up over all customers. A view in full builds; in incremental mode a table where a run
     recomputes only the customers whose orders changed.
 -#}
-{{ crm_retention.incremental_by_customer(full_build='view') }}
+{{ crm_retention.incremental_by_customer(settings=['orders', 'periods'], log='stg_crm__order_changes', upstream='int_crm__orders', full_build='view') }}
 
 with
 

@@ -4,7 +4,7 @@
     counted order, so the period marts need neither a sort of these rows nor a join to the
     cohorts; in incremental mode only the changed customers' rows are sorted again.
 -#}
-{{ crm_retention.incremental_by_customer() }}
+{{ crm_retention.incremental_by_customer(settings=['orders', 'periods'], log='stg_crm__order_changes', upstream='int_crm__orders') }}
 
 with
 

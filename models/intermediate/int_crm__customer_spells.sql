@@ -10,7 +10,7 @@
     customer), and there the closing order finds the opening one as its predecessor: a spell's
     figures are differences of running totals.
 -#}
-{{ crm_retention.incremental_by_customer() }}
+{{ crm_retention.incremental_by_customer(settings=['orders', 'periods', 'churn'], log='stg_crm__order_changes', upstream='int_crm__orders') }}
 {%- set window_days = crm_retention.get_churn_window_days() -%}
 {%- set by_order = 'partition by customer_id order by order_date, ordered_at, order_id' -%}
 {%- set by_boundary = 'partition by customer_id order by lifetime_orders' %}

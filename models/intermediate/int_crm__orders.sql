@@ -6,7 +6,7 @@
     incremental run never keeps an order out because the as-of date it read was stale (a run of
     a subset of the models). A pinned date is a literal, recorded with the incremental tables.
 -#}
-{{ crm_retention.incremental_by_customer(full_build='view') }}
+{{ crm_retention.incremental_by_customer(settings=['orders', 'periods'], log='stg_crm__order_changes', full_build='view') }}
 {%- set as_of_date = crm_retention.get_as_of_date() %}
 
 with

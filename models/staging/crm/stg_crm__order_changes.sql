@@ -1,5 +1,5 @@
 {#-
-    Incremental mode only (macros/incremental.sql): the log of which customers each change of an
+    Incremental mode only (macros/incremental/state.sql): the log of which customers each change of an
     order touched, appended to by every run and never rewritten. For each order_id that
     base_crm__orders rewrote since this log last read it (a new, changed, cancelled, moved or
     deleted order), one row per customer the order now belongs to (is_current) and one per
@@ -7,7 +7,7 @@
     customer-grain table recomputes the customers logged after the point it has consumed, so an
     interrupted run only leaves more for the next run to read.
 -#}
-{{ crm_retention.incremental_log() }}
+{{ crm_retention.incremental_log(settings=['orders']) }}
 
 with
 

@@ -1,31 +1,48 @@
 {#-
     Every raw customer row, parsed, with the reason it is rejected (null for rows that stage).
     De-duplication follows the pattern of base_crm__orders: the latest version of each
-    customer_id survives, and only ids with several raw rows are ranked; the parsing reads the
-    trimmed texts of trimmed_customers by name. In incremental mode
-    (macros/incremental.sql) the raw rows are those of the customer ids with a row changed
+    customer_id survives, and only ids with several raw rows are ranked (rank_versions); the
+    parsing reads the trimmed texts of trimmed_customers by name. In incremental mode
+    (macros/incremental/reread.sql) the raw rows are those of the customer ids with a row changed
     (updated_at, or created_at where updated_at is missing) within the lookback; rows without
     either timestamp, and rows without a customer_id, are re-read by every run. A customer_id
-    that left the raw table leaves a tombstone (macros/incremental.sql).
+    that left the raw table leaves a tombstone.
 -#}
 {{ config(enabled=crm_retention.get_flag('crm_using_customers', true)) }}
-{{ crm_retention.incremental_by_key('customer_id', 'customers') }}
+{{ crm_retention.incremental_by_key('customers', 'customer_id', 'created_at', settings=['customers']) }}
 {%- do crm_retention.validate_vars() -%}
 {%- set specs = crm_retention.get_customers_columns() -%}
 {%- set raw = crm_retention.raw_columns(source('crm', 'customers'), specs, 'customers') -%}
-{%- set customer_id = crm_retention.raw_text(raw.customer_id, raw.types.customer_id) -%}
-{%- set incremental = none -%}
-{%- set raw_rows = source('crm', 'customers') -%}
-{%- if is_incremental() -%}
-    {%- set incremental = crm_retention.incremental_raw_rows(
-        source('crm', 'customers'), raw, customer_id, 'customer_id', 'created_at'
-    ) -%}
-    {%- set raw_rows = 'changed_raw_rows' -%}
-{%- endif -%}
 {#- The parse expressions read the trimmed texts of trimmed_customers by name. -#}
 {%- set created_at = crm_retention.parse_timestamp('raw_created_at', raw.types.created_at, 'created_at_text') -%}
 {%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
-{%- set parsed_columns -%}
+{%- set raw_values = crm_retention.raw_values_of(specs) %}
+
+with
+{%- if is_incremental() %}
+
+-- Incremental run: the raw rows of the customer ids to re-read (macros/incremental/reread.sql).
+changed_raw_rows as (
+
+    {{ crm_retention.changed_raw_rows() }}
+
+),
+{%- endif %}
+
+-- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
+trimmed_customers as {{ crm_retention.not_materialized() }} (
+
+    select
+        {{ crm_retention.trimmed_columns(specs, raw) }}
+    from {{ 'changed_raw_rows' if is_incremental() else source('crm', 'customers') }}
+
+),
+
+-- Every raw row parsed once. Read three times by the ranking of versions, and not materialised:
+-- each reader reads the raw table again (DECISIONLOG.md).
+parsed_customers as {{ crm_retention.not_materialized() }} (
+
+    select
         customer_id_text as customer_id,
         email_text as email,
         first_name_text as first_name,
@@ -42,81 +59,17 @@
         {%- for spec in specs %}
         raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-{%- endset -%}
-{%- set raw_values = crm_retention.raw_values_of(specs) %}
-
-with
-{%- if incremental %}
-
-{{ incremental.ctes }},
-{%- endif %}
-
--- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
--- Read by three CTEs, and not materialised: each reads the raw table again (DECISIONLOG.md).
-trimmed_customers as {{ crm_retention.not_materialized() }} (
-
-    select
-        {{ crm_retention.trimmed_columns(specs, raw) }}
-    from {{ raw_rows }}
-
-),
-
-repeated_customer_ids as (
-
-    select customer_id_text as repeated_customer_id
     from trimmed_customers
-    where customer_id_text is not null
-    group by customer_id_text
-    having count(*) > 1
-
-),
-
-single_versions as (
-
-    select
-        {{ parsed_columns }},
-        1 as version_rank,
-        false as is_superseded
-    from trimmed_customers
-    left join repeated_customer_ids
-        on trimmed_customers.customer_id_text = repeated_customer_ids.repeated_customer_id
-    where repeated_customer_ids.repeated_customer_id is null
-
-),
-
-repeated_versions as (
-
-    select
-        {{ parsed_columns }}
-    from trimmed_customers
-    where exists (
-        select 1 as repeated
-        from repeated_customer_ids
-        where trimmed_customers.customer_id_text = repeated_customer_ids.repeated_customer_id
-    )
 
 ),
 
 -- The latest updated_at wins; ties go to the later created_at text, then the larger raw values,
--- so every engine keeps the same row. A losing version is superseded when the latest updated_at
--- is strictly later than its own, an ambiguous duplicate otherwise.
+-- so every engine keeps the same row (macros/deduplication.sql).
 versioned as (
 
-    select * from single_versions
-
-    union all
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id
-            order by
-                updated_at desc nulls last,
-                {{ crm_retention.raw_text('raw_created_at') }} desc nulls last,
-                {{ raw_values }} desc
-        ) as version_rank,
-        coalesce(updated_at < max(updated_at) over (partition by customer_id), false) as is_superseded
-    from repeated_versions
+    {{ crm_retention.rank_versions('parsed_customers', ['customer_id'],
+        order_by='updated_at desc nulls last, ' ~ crm_retention.raw_text('raw_created_at') ~ ' desc nulls last, '
+            ~ raw_values ~ ' desc') }}
 
 ),
 
@@ -156,12 +109,20 @@ final as (
         case when rejection_reason is not null then {{ raw_values }} end as raw_values
     from classified
 
+){%- if is_incremental() and crm_retention.is_full_check() %},
+
+-- Full check: the stored rows of customer ids that left the raw table (macros/incremental/reread.sql).
+tombstones as (
+
+    {{ crm_retention.tombstones() }}
+
 )
+{%- endif %}
 
 select * from final
-{%- if incremental and incremental.tombstones %}
+{%- if is_incremental() and crm_retention.is_full_check() %}
 
 union all
 
-{{ incremental.tombstones }}
+select * from tombstones
 {%- endif %}

@@ -2,9 +2,8 @@
     Every raw NPS response row, parsed, with the reason it is rejected (null for rows that
     stage). De-duplication follows the pattern of base_crm__orders: the latest version of each
     response_id survives (the latest updated_at, then the later responded_at text, then the
-    larger raw values), and only ids with several raw rows are ranked. A losing version is
-    superseded when the latest updated_at is strictly later than its own. The parsing reads the
-    trimmed texts of trimmed_responses by name.
+    larger raw values), and only ids with several raw rows are ranked (rank_versions). The
+    parsing reads the trimmed texts of trimmed_responses by name.
 -#}
 {{ config(enabled=crm_retention.get_flag('crm_using_nps', true)) }}
 {%- do crm_retention.validate_vars() -%}
@@ -13,7 +12,24 @@
 {%- set raw = crm_retention.raw_columns(raw_rows, specs, 'nps_responses') -%}
 {%- set responded_at = crm_retention.parse_timestamp('raw_responded_at', raw.types.responded_at, 'responded_at_text') -%}
 {%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
-{%- set parsed_columns -%}
+{%- set raw_values = crm_retention.raw_values_of(specs) %}
+
+with
+
+-- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
+trimmed_responses as {{ crm_retention.not_materialized() }} (
+
+    select
+        {{ crm_retention.trimmed_columns(specs, raw) }}
+    from {{ raw_rows }}
+
+),
+
+-- Every raw row parsed once. Read three times by the ranking of versions, and not materialised:
+-- each reader reads the raw table again (DECISIONLOG.md).
+parsed_responses as {{ crm_retention.not_materialized() }} (
+
+    select
         response_id_text as response_id,
         customer_id_text as customer_id,
         {{ responded_at.is_valid }} as is_responded_at_valid,
@@ -36,74 +52,17 @@
         {%- for spec in specs %}
         raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-{%- endset -%}
-{%- set raw_values = crm_retention.raw_values_of(specs) %}
-
-with
-
--- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
--- Read by three CTEs, and not materialised: each reads the raw table again (DECISIONLOG.md).
-trimmed_responses as {{ crm_retention.not_materialized() }} (
-
-    select
-        {{ crm_retention.trimmed_columns(specs, raw) }}
-    from {{ raw_rows }}
-
-),
-
-repeated_response_ids as (
-
-    select response_id_text as repeated_response_id
     from trimmed_responses
-    where response_id_text is not null
-    group by response_id_text
-    having count(*) > 1
 
 ),
 
-single_versions as (
-
-    select
-        {{ parsed_columns }},
-        1 as version_rank,
-        false as is_superseded
-    from trimmed_responses
-    left join repeated_response_ids
-        on trimmed_responses.response_id_text = repeated_response_ids.repeated_response_id
-    where repeated_response_ids.repeated_response_id is null
-
-),
-
-repeated_versions as (
-
-    select
-        {{ parsed_columns }}
-    from trimmed_responses
-    where exists (
-        select 1 as repeated
-        from repeated_response_ids
-        where trimmed_responses.response_id_text = repeated_response_ids.repeated_response_id
-    )
-
-),
-
+-- The latest updated_at wins; ties go to the later responded_at text, then the larger raw
+-- values, so every engine keeps the same row (macros/deduplication.sql).
 versioned as (
 
-    select * from single_versions
-
-    union all
-
-    select
-        *,
-        row_number() over (
-            partition by response_id
-            order by
-                updated_at desc nulls last,
-                {{ crm_retention.raw_text('raw_responded_at') }} desc nulls last,
-                {{ raw_values }} desc
-        ) as version_rank,
-        coalesce(updated_at < max(updated_at) over (partition by response_id), false) as is_superseded
-    from repeated_versions
+    {{ crm_retention.rank_versions('parsed_responses', ['response_id'],
+        order_by='updated_at desc nulls last, ' ~ crm_retention.raw_text('raw_responded_at') ~ ' desc nulls last, '
+            ~ raw_values ~ ' desc') }}
 
 ),
 

@@ -3,51 +3,62 @@
     stg_crm__orders and stg_crm__rejected_rows both read this, so each raw row lands in exactly
     one of them. The order of the checks is the precedence documented in docs/definitions.md.
 
-    De-duplication (the same pattern in every base model): the latest version of each order_id
-    survives. One grouping finds the ids with several raw rows; only their rows are ranked (a
-    window over a few rows), every other row is parsed once with no window. trimmed_orders
-    trims each raw column and names the result, so the parse expressions read a name instead of
-    spelling out the trim; it is not materialised: each of its readers reads the raw rows itself,
-    so no engine has to keep a shared result of millions of rows (DECISIONLOG.md).
-    A version that lost to a strictly later updated_at is superseded (the normal state of an
-    append-only or change-data-capture loader); one with no strictly later version is an
-    ambiguous duplicate.
+    De-duplication (rank_versions, the same in every base model): the latest version of each
+    order_id survives; only the ids with several raw rows are ranked. trimmed_orders trims each
+    raw column and names the result, so the parse expressions of parsed_orders read a name
+    instead of spelling out the trim; neither is materialised: each reader reads the raw rows
+    itself, so no engine has to keep a shared result of millions of rows (DECISIONLOG.md).
     At crm_orders_grain: line a raw row is an order line: versions are per (order_id, line_id)
     (no line_id: every row is its own line), the current lines of an order must agree on its
     order-level values, and stg_crm__orders sums them to one order.
     With crm_reporting_currency set, each row gets the exchange rate of its currency on its
     order date (stg_crm__orders converts the amounts).
-    In incremental mode (macros/incremental.sql) the raw rows are those of the order_ids with a
+    In incremental mode (macros/incremental/reread.sql) the raw rows are those of the order_ids with a
     row changed within the lookback (every order_id whose raw rows differ from those stored, when
     the reconciliation finds a difference), and an order_id that left the raw table leaves a
     tombstone.
 -#}
-{{ crm_retention.incremental_by_key('order_id', 'orders') }}
+{{ crm_retention.incremental_by_key('orders', 'order_id', 'ordered_at', settings=['orders']) }}
 {%- do crm_retention.validate_vars() -%}
 {%- set statuses = crm_retention.get_status_lists() -%}
 {%- set specs = crm_retention.get_orders_columns() -%}
 {%- set raw = crm_retention.raw_columns(source('crm', 'orders'), specs, 'orders') -%}
 {%- set is_line_grain = crm_retention.get_orders_grain() == 'line' -%}
 {%- set reporting_currency = crm_retention.get_reporting_currency() -%}
-{%- set order_id = crm_retention.raw_text(raw.order_id, raw.types.order_id) -%}
-{#- The columns a version is identified by: the order, or at line grain the order line. -#}
-{%- set version_key = 'order_id, line_id' if is_line_grain else 'order_id' -%}
-{%- set incremental = none -%}
-{%- set raw_rows = source('crm', 'orders') -%}
-{%- if is_incremental() -%}
-    {#- Converted amounts also depend on the exchange rates: then every key of the lookback is re-read. -#}
-    {%- set incremental = crm_retention.incremental_raw_rows(
-        source('crm', 'orders'), raw, order_id, 'order_id', 'ordered_at',
-        skip_unchanged=not (reporting_currency and crm_retention.get_flag('crm_using_exchange_rates', false))
-    ) -%}
-    {%- set raw_rows = 'changed_raw_rows' -%}
-{%- endif -%}
 {#- The parse expressions read the trimmed texts of trimmed_orders by name. -#}
 {%- set ordered_at = crm_retention.parse_timestamp('raw_ordered_at', raw.types.ordered_at, 'ordered_at_text') -%}
 {%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
 {%- set amount = crm_retention.parse_amount('raw_amount', raw.types.amount, 'amount_text') -%}
 {%- set refunded_amount = crm_retention.parse_amount('raw_refunded_amount', raw.types.refunded_amount, 'refunded_amount_text') -%}
-{%- set parsed_columns -%}
+{%- set raw_values = crm_retention.raw_values_of(specs) %}
+
+with
+{%- if is_incremental() %}
+
+-- Incremental run: the raw rows of the order ids to re-read (macros/incremental/reread.sql).
+-- Converted amounts also depend on the exchange rates: then every id of the lookback is re-read.
+changed_raw_rows as (
+
+    {{ crm_retention.changed_raw_rows(
+        skip_unchanged=not (reporting_currency and crm_retention.get_flag('crm_using_exchange_rates', false))) }}
+
+),
+{%- endif %}
+
+-- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
+trimmed_orders as {{ crm_retention.not_materialized() }} (
+
+    select
+        {{ crm_retention.trimmed_columns(specs, raw) }}
+    from {{ 'changed_raw_rows' if is_incremental() else source('crm', 'orders') }}
+
+),
+
+-- Every raw row parsed once. Read three times by the ranking of versions, and not materialised:
+-- each reader reads the raw table again (DECISIONLOG.md).
+parsed_orders as {{ crm_retention.not_materialized() }} (
+
+    select
         order_id_text as order_id,
         customer_id_text as customer_id,
         {% if is_line_grain -%}
@@ -66,91 +77,17 @@
         {%- for spec in specs %}
         raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-{%- endset -%}
-{%- set raw_values = crm_retention.raw_values_of(specs) %}
-
-with
-{%- if incremental %}
-
-{{ incremental.ctes }},
-{%- endif %}
-
--- Each raw column as read (raw_<column>) and as trimmed text, null when blank (<column>_text).
--- Read by three CTEs, and not materialised: each reads the raw table again (DECISIONLOG.md).
-trimmed_orders as {{ crm_retention.not_materialized() }} (
-
-    select
-        {{ crm_retention.trimmed_columns(specs, raw) }}
-    from {{ raw_rows }}
-
-),
-
-repeated_order_ids as (
-
-    select order_id_text as repeated_order_id{% if is_line_grain %}, line_id_text as repeated_line_id{% endif %}
     from trimmed_orders
-    where order_id_text is not null
-        {%- if is_line_grain %}
-        and line_id_text is not null
-        {%- endif %}
-    group by order_id_text{% if is_line_grain %}, line_id_text{% endif %}
-    having count(*) > 1
-
-),
-
-single_versions as (
-
-    select
-        {{ parsed_columns }},
-        1 as version_rank,
-        false as is_superseded
-    from trimmed_orders
-    left join repeated_order_ids
-        on trimmed_orders.order_id_text = repeated_order_ids.repeated_order_id
-        {%- if is_line_grain %}
-        and trimmed_orders.line_id_text = repeated_order_ids.repeated_line_id
-        {%- endif %}
-    where repeated_order_ids.repeated_order_id is null
-
-),
-
-repeated_versions as (
-
-    select
-        {{ parsed_columns }}
-    from trimmed_orders
-    where exists (
-        select 1 as repeated
-        from repeated_order_ids
-        where
-            trimmed_orders.order_id_text = repeated_order_ids.repeated_order_id
-            {%- if is_line_grain %}
-            and trimmed_orders.line_id_text = repeated_order_ids.repeated_line_id
-            {%- endif %}
-    )
 
 ),
 
 -- The latest updated_at wins; ties go to the later ordered_at text, then the larger raw values,
--- so every engine keeps the same row. A losing version is superseded when the latest updated_at
--- is strictly later than its own, an ambiguous duplicate when it is the same or either is missing.
+-- so every engine keeps the same row (macros/deduplication.sql).
 versioned as (
 
-    select * from single_versions
-
-    union all
-
-    select
-        *,
-        row_number() over (
-            partition by {{ version_key }}
-            order by
-                updated_at desc nulls last,
-                {{ crm_retention.raw_text('raw_ordered_at') }} desc nulls last,
-                {{ raw_values }} desc
-        ) as version_rank,
-        coalesce(updated_at < max(updated_at) over (partition by {{ version_key }}), false) as is_superseded
-    from repeated_versions
+    {{ crm_retention.rank_versions('parsed_orders', ['order_id', 'line_id'] if is_line_grain else ['order_id'],
+        order_by='updated_at desc nulls last, ' ~ crm_retention.raw_text('raw_ordered_at') ~ ' desc nulls last, '
+            ~ raw_values ~ ' desc') }}
 
 ),
 {%- if is_line_grain %}
@@ -267,10 +204,6 @@ final as (
         end as status_class,
         amount,
         refunded_amount,
-        case
-            when amount - coalesce(refunded_amount, 0) > 0 then amount - coalesce(refunded_amount, 0)
-            else cast(0 as {{ crm_retention.type_money() }})
-        end as net_revenue,
         currency,
         {% if reporting_currency -%}
         exchange_rate,
@@ -282,12 +215,20 @@ final as (
         {{ crm_retention.run_started_at_literal() }} as processed_at
     from classified
 
+){%- if is_incremental() and crm_retention.is_full_check() %},
+
+-- Full check: the stored rows of order ids that left the raw table (macros/incremental/reread.sql).
+tombstones as (
+
+    {{ crm_retention.tombstones() }}
+
 )
+{%- endif %}
 
 select * from final
-{%- if incremental and incremental.tombstones %}
+{%- if is_incremental() and crm_retention.is_full_check() %}
 
 union all
 
-{{ incremental.tombstones }}
+select * from tombstones
 {%- endif %}

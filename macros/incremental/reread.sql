@@ -1,0 +1,292 @@
+{#-
+    The base tables in incremental mode. A base table compares the raw table with itself: it
+    re-reads every key with a raw row changed (updated_at, or the row's own timestamp) since its
+    newest stored change minus crm_incremental_lookback_days, and replaces all rows of those keys
+    (delete+insert). After it writes, the reconciliation (reconciliation.sql) compares the raw
+    table with it; a difference fails the run with the fix: one run with
+    crm_incremental_full_check: true, which compares every key. A key that left the raw table
+    leaves a tombstone: its rows stay, with the rejection reason deleted_from_source, which
+    staging, the rejected rows and the reconciliation skip.
+-#}
+
+{#-
+    Config of a base table: a table, or in incremental mode an incremental table whose run
+    replaces every row of the keys it re-read. `source_name` is its raw table, `key` its key
+    column, `own_time` the row's own timestamp (its change time where updated_at is missing),
+    `settings` the groups of settings that shape it. Rows without a key are re-read by every run,
+    so the pre-hook drops their previous copies; the post-hooks reconcile the table with the raw
+    table and record its settings.
+-#}
+{% macro incremental_by_key(source_name, key, own_time, settings) %}
+    {% if crm_retention.is_incremental_mode() %}
+        {% do config(
+            materialized='incremental',
+            incremental_strategy='delete+insert',
+            unique_key=key,
+            meta={'crm_incremental': {'source_name': source_name, 'key': key, 'own_time': own_time, 'settings': settings}},
+            pre_hook='{% if is_incremental() %}delete from {{ this }} where ' ~ key ~ ' is null{% endif %}',
+            post_hook=['{% if is_incremental() %}{{ crm_retention.reconcile_raw_rows("' ~ source_name ~ '", "'
+                ~ own_time ~ '") }}{% endif %}'] + crm_retention._record_state_hooks(),
+        ) %}
+        {% do crm_retention.check_incremental_settings(model.name) %}
+    {% else %}
+        {% do config(materialized='table') %}
+    {% endif %}
+{% endmacro %}
+
+{#- The raw table of the current base model, its raw columns and its key as trimmed text. -#}
+{% macro _raw_table() %}
+    {% set meta = crm_retention.incremental_meta() %}
+    {% set relation = source('crm', meta.source_name) %}
+    {% set raw = crm_retention.raw_columns(relation, crm_retention.get_source_columns(meta.source_name), meta.source_name) %}
+    {{ return({'relation': relation, 'raw': raw, 'key': meta.key, 'own_time': meta.own_time,
+        'raw_key': crm_retention.raw_text(raw[meta.key], raw.types[meta.key])}) }}
+{% endmacro %}
+
+{#-
+    The select of the raw rows an incremental run of a base table re-reads, every raw column under
+    its own name (so the model's column expressions read them as they read the raw table), plus
+    crm_key, crm_spelling and crm_changed_at. Rows whose change time is missing or does not
+    parse, and rows without a key, are few and always re-read. With `skip_unchanged`, a key
+    inside the lookback whose raw rows match the stored ones (number of rows and change times,
+    as the full check compares) is left alone: the lookback re-reads days of rows to catch late
+    ones, and rewriting the unchanged ones would send their customers down every customer-grain
+    table. A key with a row rejected as future_timestamp is always re-read (its day may have
+    come). A base table whose rows also depend on another table (orders converted with exchange
+    rates) re-reads every key of the lookback, so a rate that arrives late still reaches them.
+-#}
+{% macro changed_raw_rows(skip_unchanged=true) %}
+    {%- set table = crm_retention._raw_table() -%}
+    {%- set stored_key = table.key -%}
+    {%- set stored_seconds = crm_retention._epoch_seconds(crm_retention.stored_change_time(table.own_time)) -%}
+    {%- set seconds = crm_retention._epoch_seconds('crm_changed_at') -%}
+    {#-
+        A key that starts and ends with printable ASCII is its own trimmed text
+        (has_printable_ends); the others (padded, blank or null, and any other spelling the trim
+        may change) are few, found with their keys by one scan of the raw key column.
+    -#}
+    {%- set may_need_trim = 'crm_spelling is null' -%}
+    {%- if not crm_retention.is_numeric_type(table.raw.types[stored_key]) -%}
+        {%- set may_need_trim = may_need_trim ~ ' or not ' ~ crm_retention.has_printable_ends('crm_spelling') -%}
+    {%- endif -%}
+    with
+
+    -- Each raw row with its key (trimmed text), its key as exported (spelling) and its change
+    -- time, named once. Not materialised: each reader reads the raw table again.
+    raw_changes as {{ crm_retention.not_materialized() }} (
+
+        select
+            *,
+            {{ crm_retention.raw_change_time(table.raw, table.own_time,
+                {'updated_at': 'crm_updated_at_text', table.own_time: 'crm_own_time_text'}) }} as crm_changed_at
+        from (
+            select
+                *,
+                {{ table.raw_key }} as crm_key,
+                cast({{ table.raw[stored_key] }} as {{ dbt.type_string() }}) as crm_spelling,
+                {{ crm_retention.raw_text(table.raw.updated_at, table.raw.types.updated_at) }} as crm_updated_at_text,
+                {{ crm_retention.raw_text(table.raw[table.own_time], table.raw.types[table.own_time]) }} as crm_own_time_text
+            from {{ table.relation }}
+        ) as raw_texts
+
+    ),
+
+    -- The raw spellings that may not be their own key, with their keys ('' for a blank or null one).
+    odd_spellings as (
+
+        select distinct
+            crm_spelling as spelling,
+            coalesce(crm_key, '') as spelling_key
+        from raw_changes
+        where {{ may_need_trim }}
+
+    ),
+    {%- if crm_retention.is_full_check() %}
+
+    -- Full check: every key whose raw rows differ from the stored ones in number or change times.
+    differing_keys as (
+
+        select raw_keys.checked_key
+        from (
+            select
+                crm_key as checked_key,
+                count(*) as row_count,
+                sum({{ seconds }}) as change_seconds
+            from raw_changes
+            where crm_key is not null
+            group by crm_key
+        ) as raw_keys
+        left join (
+            select
+                {{ stored_key }} as checked_key,
+                count(*) as row_count,
+                sum({{ stored_seconds }}) as change_seconds
+            from {{ this }}
+            where {{ stored_key }} is not null and {{ crm_retention.is_live_row() }}
+            group by {{ stored_key }}
+        ) as stored_keys
+            on raw_keys.checked_key = stored_keys.checked_key
+        where
+            stored_keys.checked_key is null
+            or {{ crm_retention._key_rows_differ('raw_keys', 'stored_keys') }}
+
+    ),
+    {%- endif %}
+
+    -- The keys with a row changed within the lookback (two selects, so that the change times
+    -- alone can skip the old row groups), the blank key, and in a full check the differing keys.
+    candidate_keys as (
+
+        select coalesce(crm_key, '') as changed_key
+        from raw_changes
+        where
+            crm_changed_at is null
+            or crm_changed_at >= {{ crm_retention._changed_since(crm_retention.stored_change_time(table.own_time)) }}
+
+        union
+
+        select odd_spellings.spelling_key as changed_key
+        from odd_spellings
+        where odd_spellings.spelling_key = ''
+        {%- if crm_retention.is_full_check() %}
+
+        union
+
+        select differing_keys.checked_key as changed_key
+        from differing_keys
+        {%- endif %}
+
+    ),
+
+    -- Every raw row of those keys: a row whose spelling is a key is of that key (trimming a
+    -- trimmed key changes nothing), as is a row with an odd spelling of one; a row without a
+    -- raw key is of the blank key.
+    candidate_rows as (
+
+        select raw_changes.*
+        from raw_changes
+        where raw_changes.crm_spelling in (
+            select candidate_keys.changed_key
+            from candidate_keys
+
+            union all
+
+            select odd_spellings.spelling
+            from odd_spellings
+            inner join candidate_keys
+                on odd_spellings.spelling_key = candidate_keys.changed_key
+            where odd_spellings.spelling <> odd_spellings.spelling_key
+        )
+
+        union all
+
+        select raw_changes.*
+        from raw_changes
+        where
+            raw_changes.crm_spelling is null
+            and exists (select 1 as blank from candidate_keys where candidate_keys.changed_key = '')
+
+    ){% if not skip_unchanged %}
+
+    select * from candidate_rows
+    {%- else %},
+
+    -- A candidate key whose raw rows match the stored ones in number and change times is unchanged.
+    candidate_stats as (
+
+        select
+            coalesce(crm_key, '') as checked_key,
+            count(*) as row_count,
+            sum({{ seconds }}) as change_seconds,
+            max(case when crm_changed_at is null then 1 else 0 end) as has_unread_change_time
+        from candidate_rows
+        group by coalesce(crm_key, '')
+
+    ),
+
+    stored_stats as (
+
+        select
+            {{ stored_key }} as checked_key,
+            count(*) as row_count,
+            sum({{ stored_seconds }}) as change_seconds,
+            -- A row rejected as dated after its build day may be valid now: re-read, never skipped.
+            max(case when rejection_reason = '{{ crm_retention.future_reason() }}' then 1 else 0 end) as has_future_row
+        from {{ this }}
+        where
+            {{ stored_key }} in (select candidate_stats.checked_key from candidate_stats)
+            and {{ crm_retention.is_live_row() }}
+        group by {{ stored_key }}
+
+    ),
+
+    changed_keys as (
+
+        select candidate_stats.checked_key as changed_key
+        from candidate_stats
+        left join stored_stats
+            on candidate_stats.checked_key = stored_stats.checked_key
+        where
+            stored_stats.checked_key is null
+            or candidate_stats.has_unread_change_time = 1
+            or stored_stats.has_future_row = 1
+            or {{ crm_retention._key_rows_differ('candidate_stats', 'stored_stats') }}
+
+    )
+
+    select candidate_rows.*
+    from candidate_rows
+    inner join changed_keys
+        on coalesce(candidate_rows.crm_key, '') = changed_keys.changed_key
+    {%- endif %}
+{%- endmacro %}
+
+{#-
+    Full check only: the select of the tombstones, a base table's stored live rows whose key left
+    the raw table, with the rejection reason deleted_from_source and this run's processed_at.
+-#}
+{% macro tombstones() %}
+    {%- set table = crm_retention._raw_table() -%}
+    select
+        {%- for column in adapter.get_columns_in_relation(this) %}
+        {% if column.name | lower == 'rejection_reason' -%}
+        '{{ crm_retention.deleted_reason() }}' as rejection_reason
+        {%- elif column.name | lower == 'processed_at' -%}
+        {{ crm_retention.run_started_at_literal() }} as processed_at
+        {%- else -%}
+        stored.{{ adapter.quote(column.name) }}
+        {%- endif %}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ this }} as stored
+    where
+        stored.{{ table.key }} is not null
+        and {{ crm_retention.is_live_row('stored.rejection_reason') }}
+        and not exists (
+            select 1 as kept
+            from {{ table.relation }} as raw_table
+            where {{ table.raw_key }} = stored.{{ table.key }}
+        )
+{%- endmacro %}
+
+{#-
+    The change time from which an incremental base run re-reads: its newest stored change (on
+    or before the build date, tombstones aside) less the lookback, as a literal read once.
+-#}
+{% macro _changed_since(stored_changed_at) %}
+    {% set fallback = "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" %}
+    {% if not execute %}
+        {{ return(fallback) }}
+    {% endif %}
+    {%- set query -%}
+        select cast(max({{ stored_changed_at }}) as {{ dbt.type_string() }})
+        from {{ this }}
+        where
+            cast({{ stored_changed_at }} as date) <= {{ crm_retention.current_utc_date() }}
+            and {{ crm_retention.is_live_row() }}
+    {%- endset -%}
+    {% set newest = run_query(query).rows[0][0] %}
+    {% if newest is none %}
+        {{ return(fallback) }}
+    {% endif %}
+    {{ return(dbt.dateadd('day', -1 * crm_retention.get_incremental_lookback_days(), "cast('" ~ newest ~ "' as " ~ dbt.type_timestamp() ~ ")")) }}
+{% endmacro %}

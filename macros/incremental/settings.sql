@@ -1,0 +1,147 @@
+{#-
+    Incremental mode (crm_incremental: true; docs/incremental.md). A model opts in with one line,
+    whose arguments say what the mechanism needs; they are kept in the model's config(meta=...)
+    under `crm_incremental`, where the on-run-start check and the hooks read them:
+
+        {{ crm_retention.incremental_by_key('orders', 'order_id', 'ordered_at', settings=['orders']) }}
+        {{ crm_retention.incremental_by_customer(upstream='int_crm__orders', settings=[...]) }}
+        {{ crm_retention.incremental_log(settings=['orders']) }}
+
+    - reread.sql: a base table re-reads the raw rows of the keys changed within the lookback and
+      replaces those keys' rows (delete+insert); a full check compares every key and leaves
+      tombstones for keys that left the raw table.
+    - reconciliation.sql: after a base table writes, it must match the raw table (row counts and
+      change times), or the run stops naming the fix.
+    - state.sql: the order log's customers and the state table (settings and how far each
+      customer-grain table has consumed the log).
+    - this file: the switches and the settings recorded with each table.
+    What a run recomputes follows from what the tables already hold, never from stamps of the
+    current run alone, so any interrupted or partial run followed by a normal run ends equal to a
+    full refresh. Outside incremental mode all of it compiles to nothing.
+-#}
+
+{#- Incremental mode runs on DuckDB and PostgreSQL: anywhere else the switch is a var error. -#}
+{% macro is_incremental_mode() %}
+    {% set value = crm_retention.get_flag('crm_incremental', false) %}
+    {% if value and target.type not in ['duckdb', 'postgres'] %}
+        {{ crm_retention._crm_var_error('crm_incremental', var('crm_incremental'),
+            'false on ' ~ target.type ~ ' (incremental mode runs on DuckDB and PostgreSQL; docs/incremental.md)') }}
+    {% endif %}
+    {{ return(value) }}
+{% endmacro %}
+
+{% macro is_full_check() %}
+    {{ return(crm_retention.is_incremental_mode() and crm_retention.get_flag('crm_incremental_full_check', false)) }}
+{% endmacro %}
+
+{% macro get_incremental_lookback_days() %}
+    {% set value = var('crm_incremental_lookback_days', 3) %}
+    {% set text = value | string | trim %}
+    {% if value is boolean or not modules.re.fullmatch('[0-9]+', text) or (text | int) > 3650 %}
+        {{ crm_retention._crm_var_error('crm_incremental_lookback_days', value, 'a whole number of days from 0 to 3650') }}
+    {% endif %}
+    {{ return(text | int) }}
+{% endmacro %}
+
+{#- The reason a tombstone carries: the key left the raw table (never a rejected row). -#}
+{% macro deleted_reason() %}
+    {{ return('deleted_from_source') }}
+{% endmacro %}
+
+{#-
+    The rejection reason of a row dated after the day it was built: base tables give it, and an
+    incremental run re-reads its key, since the day may have come.
+-#}
+{% macro future_reason() %}
+    {{ return('future_timestamp') }}
+{% endmacro %}
+
+{#- Not a tombstone: a row of a key still in the raw table. -#}
+{% macro is_live_row(reason='rejection_reason') -%}
+    coalesce({{ reason }}, '') <> '{{ crm_retention.deleted_reason() }}'
+{%- endmacro %}
+
+{#-
+    The settings that shape an incremental table, from the groups its opt-in names. A change of
+    any of them between runs would mix old and new rows in one table, so the run stops instead.
+-#}
+{% macro incremental_settings(groups) %}
+    {% set by_group = {
+        'orders': {
+            'crm_orders_grain': crm_retention.get_orders_grain(),
+            'crm_orders_columns': var('crm_orders_columns', none),
+            'crm_default_order_status': crm_retention.get_default_order_status(),
+            'crm_counted_statuses': crm_retention.get_status_lists().counted,
+            'crm_ignored_statuses': crm_retention.get_status_lists().ignored,
+            'crm_reporting_currency': crm_retention.get_reporting_currency(),
+            'crm_using_exchange_rates': crm_retention.get_flag('crm_using_exchange_rates', false),
+            'crm_earliest_valid_date': crm_retention.get_earliest_valid_date() | string,
+        },
+        'customers': {
+            'crm_customers_columns': var('crm_customers_columns', none),
+            'crm_segments': crm_retention.get_customer_segment_columns(),
+            'crm_earliest_valid_date': crm_retention.get_earliest_valid_date() | string,
+        },
+        'periods': {
+            'crm_period': crm_retention.get_period(),
+            'crm_as_of_date': crm_retention.get_as_of_date() | string,
+        },
+        'churn': {'crm_churn_window_days': crm_retention.get_churn_window_days()},
+    } %}
+    {% set settings = {} %}
+    {% for group in groups %}
+        {% do settings.update(by_group[group]) %}
+    {% endfor %}
+    {{ return(settings) }}
+{% endmacro %}
+
+{#- The arguments a model's opt-in recorded (config meta `crm_incremental`), of a graph node or of the current model. -#}
+{% macro incremental_meta(node=none) %}
+    {{ return(((node or model).config.meta or {}).get('crm_incremental', {})) }}
+{% endmacro %}
+
+{#-
+    Stops the run when an incremental table that exists was built with other settings than this
+    run's (or with none recorded); a full refresh skips it. The package's on-run-start hook checks
+    every incremental table before any model runs (`model_name` none); each incremental table
+    checks itself again when it compiles, before it writes, in case the host lets models run
+    after a failed on-run-start hook.
+-#}
+{% macro check_incremental_settings(model_name=none) %}
+    {% if not (execute and crm_retention.is_incremental_mode()) or flags.FULL_REFRESH %}
+        {{ return('') }}
+    {% endif %}
+    {% set state = adapter.get_relation(database=target.database, schema=target.schema,
+        identifier='crm_retention_incremental_state') %}
+    {% set recorded = {} %}
+    {% if state is not none %}
+        {% for row in run_query('select model_name, settings from ' ~ crm_retention.state_relation()).rows %}
+            {% do recorded.update({row[0]: fromjson(row[1])}) %}
+        {% endfor %}
+    {% endif %}
+    {% for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.package_name == 'crm_retention'
+        and node.config.materialized == 'incremental' and node.name == (model_name or node.name) %}
+        {% set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) %}
+        {% if relation is not none and relation.is_table %}
+            {% set current = crm_retention.incremental_settings(crm_retention.incremental_meta(node).get('settings', [])) %}
+            {% if node.name not in recorded %}
+                {% do exceptions.raise_compiler_error(
+                    "Incremental table " ~ relation ~ " has no recorded settings (built outside incremental mode"
+                    ~ " or by an older version of crm_retention), so an incremental run cannot know what shaped it."
+                    ~ " Rebuild it once with `dbt build --full-refresh`.") %}
+            {% endif %}
+            {% for name, value in current.items() %}
+                {% set old = recorded[node.name].get(name) %}
+                {% if tojson(old, sort_keys=true) != tojson(value, sort_keys=true) %}
+                    {% do exceptions.raise_compiler_error(
+                        "Setting " ~ name ~ " changed since incremental table " ~ relation ~ " was built: it was "
+                        ~ tojson(old) ~ ", it is now " ~ tojson(value) ~ ". Its rows were computed with the old value;"
+                        ~ " appending rows computed with the new one would mix the two. Rebuild with"
+                        ~ " `dbt build --full-refresh`, or set " ~ name ~ " back to " ~ tojson(old) ~ ".") %}
+                {% endif %}
+            {% endfor %}
+        {% endif %}
+    {% endfor %}
+    {{ return('') }}
+{% endmacro %}

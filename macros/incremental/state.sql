@@ -1,0 +1,152 @@
+{#-
+    The customer-grain side of incremental mode and the state table.
+    - stg_crm__order_changes (incremental_log) is an append-only log: for every order key the base
+      table rewrote, the customers the order now belongs to and, from the log itself, those it
+      belonged to before (a moved, cancelled or deleted order touches its old customer).
+    - each customer-grain table (incremental_by_customer) records in the state table how far into
+      that log it has consumed, and recomputes the customers logged after that point, up to the
+      point its upstream table has consumed (so a table never runs ahead of the table it reads).
+      It deletes those customers' rows and appends them recomputed, so a customer left with no
+      row is gone.
+    - the state table `crm_retention_incremental_state` (target schema) holds one row per
+      incremental table: the settings that shape it and how far it has consumed the log.
+-#}
+
+{#- The run's start (to the microsecond), stamped on the rows a run writes. -#}
+{% macro run_started_at_literal() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#-
+    Config of a customer-grain table: `full_build` materialization outside incremental mode; in
+    incremental mode an appended table whose run first deletes the changed customers' rows.
+    `settings` names the groups of settings that shape it (incremental_settings), `log` the order
+    log, and `upstream` the incremental table it reads, so the point of the log up to which it
+    may consume (none: it reads the log itself, all of it).
+-#}
+{% macro incremental_by_customer(settings, log, upstream=none, full_build='table') %}
+    {% if crm_retention.is_incremental_mode() %}
+        {#- Rendered in every incremental-mode parse, so dbt runs the log first. -#}
+        {% do ref(log) %}
+        {% do config(
+            materialized='incremental',
+            incremental_strategy='append',
+            meta={'crm_incremental': {'settings': settings, 'log': log, 'upstream': upstream}},
+            pre_hook='{% if is_incremental() %}delete from {{ this }} where customer_id in ('
+                ~ '{{ crm_retention.changed_customers() }}){% endif %}',
+            post_hook=crm_retention._record_state_hooks(),
+        ) %}
+        {% do crm_retention.check_incremental_settings(model.name) %}
+    {% else %}
+        {% do config(materialized=full_build) %}
+    {% endif %}
+{% endmacro %}
+
+{#-
+    Config of a customer-grain model whose rows move with the as-of date (customer ages, days
+    since the last order) or with any new order (RFM scores against the quintile boundaries, the
+    guests among the customers), and that only combines tables a run keeps: a table in full
+    builds; in incremental mode a view, the cheap final step, so a run where only the date moved
+    rewrites no customer row.
+-#}
+{% macro as_of_step() %}
+    {% do config(materialized='view' if crm_retention.is_incremental_mode() else 'table') %}
+{% endmacro %}
+
+{#-
+    Config of the order log (stg_crm__order_changes): in incremental mode only, an append-only
+    table; it does not exist otherwise.
+-#}
+{% macro incremental_log(settings) %}
+    {% if crm_retention.is_incremental_mode() %}
+        {% do config(
+            materialized='incremental',
+            incremental_strategy='append',
+            meta={'crm_incremental': {'settings': settings}},
+            post_hook=crm_retention._record_state_hooks(),
+        ) %}
+        {% do crm_retention.check_incremental_settings(model.name) %}
+    {% else %}
+        {% do config(enabled=false) %}
+    {% endif %}
+{% endmacro %}
+
+{#- How far into the order log a table's rows reflect (a subquery: null before it is recorded). -#}
+{% macro _consumed_through(model_name) -%}
+    (select consumed_through from {{ crm_retention.state_relation() }} where model_name = '{{ model_name }}')
+{%- endmacro %}
+
+{#- The point up to which the current run of this table consumes the order log. -#}
+{% macro _consume_until() -%}
+    {%- set upstream = crm_retention.incremental_meta().get('upstream') -%}
+    {%- if upstream -%}
+        {{ crm_retention._consumed_through(upstream) }}
+    {%- else -%}
+        (select max(processed_at) from {{ ref(crm_retention.incremental_meta().log) }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The customers this run of a customer-grain table recomputes: those logged after the point
+    it has consumed, up to the point it may consume. Without a recorded point (a table built
+    before the state was kept) every logged customer.
+-#}
+{% macro changed_customers() -%}
+    select customer_id
+    from {{ ref(crm_retention.incremental_meta().log) }}
+    where
+        processed_at > coalesce({{ crm_retention._consumed_through(model.name) }}, cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        and processed_at <= {{ crm_retention._consume_until() }}
+{%- endmacro %}
+
+{#- A where-clause on customer_id that keeps only changed customers in an incremental run. -#}
+{% macro changed_customers_only(column='customer_id') -%}
+    {%- if is_incremental() and crm_retention.is_incremental_mode() -%}
+        where {{ column }} in ({{ crm_retention.changed_customers() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The state table: one row per incremental table (target database and schema). -#}
+{% macro state_relation() -%}
+    {{ adapter.quote(target.schema) }}.crm_retention_incremental_state
+{%- endmacro %}
+
+{#- Run by the package's on-run-start hook in incremental mode, before any model (models run in parallel). -#}
+{% macro create_state_table() -%}
+    {%- if crm_retention.is_incremental_mode() -%}
+    create table if not exists {{ crm_retention.state_relation() }} (
+        model_name {{ dbt.type_string() }},
+        settings {{ dbt.type_string() }},
+        consumed_through {{ dbt.type_timestamp() }},
+        recorded_at {{ dbt.type_timestamp() }}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The post-hooks of an incremental table: record its settings and how far it has consumed the
+    order log. They run after its rows are written, inside the same transaction where the
+    adapter has one; a run stopped between the two leaves the older record, so the next run
+    recomputes a little more, never less.
+-#}
+{% macro _record_state_hooks() %}
+    {{ return([
+        "delete from {{ crm_retention.state_relation() }} where model_name = '{{ model.name }}'",
+        '{{ crm_retention.insert_state_row() }}',
+    ]) }}
+{% endmacro %}
+
+{% macro insert_state_row() -%}
+    {%- set meta = crm_retention.incremental_meta() -%}
+    {%- set settings = tojson(crm_retention.incremental_settings(meta.get('settings', [])), sort_keys=true) -%}
+    insert into {{ crm_retention.state_relation() }} (model_name, settings, consumed_through, recorded_at)
+    select
+        '{{ model.name }}',
+        '{{ settings | replace("'", "''") }}',
+        {% if meta.get('log') -%}
+        {{ crm_retention._consume_until() }},
+        {%- else -%}
+        cast(null as {{ dbt.type_timestamp() }}),
+        {%- endif %}
+        {{ crm_retention.run_started_at_literal() }}
+{%- endmacro %}
