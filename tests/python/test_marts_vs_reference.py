@@ -287,10 +287,11 @@ def test_segment_values_include_unknown_for_guests_and_nulls(demo_month):
 _DATES = {"period_start", "period_end", "cohort_period", "first_order_date", "last_order_date", "churned_on",
           "spell_started_on", "as_of_date"}
 # crm__report_settings and crm__rfm_segments (the dashboard's marts): their own names below.
-_FLAGS = {"is_complete_period", "has_customer_record", "is_active", "is_at_risk", "is_reactivation", "is_converged"}
+_FLAGS = {"is_complete_period", "has_customer_record", "is_active", "is_at_risk", "is_reactivation", "is_converged",
+          "is_staged"}
 _TEXTS = {"customer_id", "email", "first_name", "last_name", "country", "acquisition_channel", "lifecycle_status",
           "rfm_score", "rfm_segment", "rejected_row_id", "source_table", "raw_key", "rejection_reason", "raw_values",
-          "segment_name", "segment_value", "period_grain"}
+          "segment_name", "segment_value", "period_grain", "reporting_currency", "outcome"}
 _INSTANTS = {"created_at", "latest_nps_responded_at"}
 _MONEY = {"revenue", "new_customer_revenue", "returning_customer_revenue", "spell_revenue", "lifetime_revenue",
           "historical_clv", "net_revenue", "value_at_stake", "starting_revenue", "new_revenue", "reactivated_revenue",
@@ -302,7 +303,7 @@ _RATES = {"aov", "new_customer_aov", "returning_customer_aov", "retention_rate",
           "p_alive", "expected_purchases", "expected_order_value", "predicted_clv", "weighted_value_at_stake",
           "bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "bgnbd_log_likelihood", "gg_p", "gg_q", "gg_gamma",
           "gg_log_likelihood", "share_of_customers", "share_of_revenue", "net_revenue_per_customer",
-          "mean_days_since_last_order"}
+          "mean_days_since_last_order", "rejected_share_warn", "rejected_share_error"}
 _COUNTS = {"customers_at_start", "new_customers", "reactivated_customers", "churned_customers", "customers_at_end",
            "retained_customers", "orders", "new_customer_orders", "returning_customer_orders", "customers",
            "repeat_customers", "returning_customers", "responses", "promoters", "passives", "detractors",
@@ -310,7 +311,7 @@ _COUNTS = {"customers_at_start", "new_customers", "reactivated_customers", "chur
            "days_since_last_order", "days_until_churn", "spell_number", "spell_orders", "lifetime_orders",
            "recency_score", "frequency_score", "monetary_score", "latest_nps_score", "gap_days", "gaps",
            "cumulative_gaps", "frequency", "weighted_value_at_stake_rank", "time_unit_days", "horizon_days",
-           "churn_window_days", "at_risk_days"}
+           "churn_window_days", "at_risk_days", "raw_rows"}
 EXPECTED_DUCKDB_TYPE = {
     **{c: "DATE" for c in _DATES}, **{c: "BOOLEAN" for c in _FLAGS}, **{c: "VARCHAR" for c in _TEXTS},
     **{c: "TIMESTAMP" for c in _INSTANTS}, **{c: "DECIMAL(38,6)" for c in _MONEY},
@@ -320,7 +321,7 @@ PUBLIC_MARTS = {"crm__retention", "crm__cohort_retention", "crm__churn", "crm__r
                 "crm__revenue_retention", "crm__nps", "crm__clv", "crm__customers", "crm__at_risk_customers",
                 "crm__kpis", "crm__rejected_rows", "crm__order_gaps", "crm__clv_model", "crm__retention_by_segment",
                 "crm__cohort_retention_by_segment", "crm__kpis_by_segment", "crm__rfm_segments",
-                "crm__report_settings"}
+                "crm__report_settings", "crm__raw_row_outcomes"}
 
 
 def test_every_mart_column_has_its_stable_type(demo_month):
