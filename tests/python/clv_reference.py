@@ -1,8 +1,10 @@
 """BG/NBD and Gamma-Gamma written from the papers, independently of the package's Python models.
 
 The printed formulas (no hypergeometric transformation, the weighted-mean form of the spend
-model, the likelihood as a sum of two products): the package's predictions and log-likelihoods
-are checked against these, never against themselves.
+model, the likelihood as a sum of two products, P(alive) and the likelihoods in mpmath at 40
+digits so that they hold at any parameters), and at extreme parameters the expected purchases
+integrated from the model's definition with mpmath: the package's predictions and
+log-likelihoods are checked against these, never against themselves.
 
 - Fader, Hardie & Lee (2005), "Counting your customers" the easy way (BG/NBD), eqs. 6, 7, 10, 11.
 - Fader, Hardie & Lee (2005), RFM and CLV; Hardie (2013), The Gamma-Gamma model of monetary value.
@@ -10,19 +12,74 @@ are checked against these, never against themselves.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
+import mpmath as mp
 import numpy as np
-from scipy.special import gammaln, hyp2f1
+from scipy.special import betaincinv, hyp2f1
 
-def paper_p_alive(r, alpha, a, b, x, t_x, big_t):
+DIGITS = 40
+
+
+def mpmath_p_alive(r, alpha, a, b, x, t_x, big_t):
     """Fader, Hardie & Lee (2005), eq. 11 / Hardie's note: 1 / (1 + δ(x>0) a/(b+x-1) ((α+T)/(α+t_x))^(r+x))."""
-    x, t_x, big_t = map(np.asarray, (x, t_x, big_t))
-    ratio = a / (b + np.maximum(x, 1) - 1) * ((alpha + big_t) / (alpha + t_x)) ** (r + x)
-    return np.where(x > 0, 1.0 / (1.0 + ratio), 1.0)
+    if x == 0:
+        return 1.0
+    with mp.workdps(DIGITS):
+        r, alpha, a, b, x, t_x, big_t = map(mp.mpf, (r, alpha, a, b, x, t_x, big_t))
+        return float(1 / (1 + a / (b + x - 1) * ((alpha + big_t) / (alpha + t_x)) ** (r + x)))
+
+
+paper_p_alive = np.vectorize(mpmath_p_alive, otypes=[float])
+
+
+def mpmath_purchases_if_alive(r, alpha, a, b, x, big_t, s, digits=15):
+    """E[Y(s) | alive at T]: expected purchase days in the next s units, from the model's definition.
+
+    Given a purchase rate λ and a dropout probability p, a customer alive now makes
+    (1 - e^(-λ p s)) / p purchase days in expectation in the next s units (each purchase at rate
+    λ, after each a dropout with probability p). The rate's posterior Gamma(r + x, α + T) turns
+    this into (1 - (1 + p u)^-(r+x)) / p, u = s / (α + T); this integrates that over p's posterior
+    Beta(a, b + x) with mp.quad, no hypergeometric function. The integral is split at quantiles of
+    the beta distribution and where (1 + p u)^-(r+x) turns; where the density has an infinite end
+    (a < 1 at 0, b + x < 1 at 1) p = v^(1/a) below 1/2 and 1 - p = w^(1/(b+x)) above make it finite.
+    """
+    with mp.workdps(digits):
+        r, alpha, a, b, x, big_t, s = map(mp.mpf, (r, alpha, a, b, x, big_t, s))
+        k, beta, u = r + x, b + x, s / (alpha + big_t)
+        norm = 1 / mp.beta(a, beta)
+        half = mp.mpf(1) / 2
+
+        def purchases(p):
+            return -mp.expm1(-k * mp.log1p(p * u)) / p if p > 0 else k * u
+
+        def integrand(p):
+            return purchases(p) * p ** (a - 1) * (1 - p) ** (beta - 1) * norm
+
+        def near_zero(v):  # p = v^(1/a): p^(a-1) dp = dv / a
+            p = v ** (1 / a)
+            return purchases(p) * (1 - p) ** (beta - 1) * norm / a
+
+        def near_one(w):  # 1 - p = w^(1/beta): (1 - p)^(beta-1) dp = -dw / beta
+            p = 1 - w ** (1 / beta)
+            return purchases(p) * p ** (a - 1) * norm / beta
+
+        levels = [1e-15, 1e-9, 1e-5, 1e-3, 0.02, 0.1, 0.3, 0.5, 0.7, 0.9, 0.98, 1 - 1e-3, 1 - 1e-5, 1 - 1e-9]
+        cuts = {float(betaincinv(float(a), float(beta), level)) for level in levels}
+        cuts |= {float(f / u) for f in (1e-2, 1e-1, 1, 10, 100)} | {float(f / (k * u)) for f in (1e-1, 1, 10)}
+        below = sorted(mp.mpf(c) for c in cuts if 0 < c < half)
+        above = sorted(mp.mpf(c) for c in cuts if half < c < 1)
+        if a < 1:
+            total = mp.quad(near_zero, sorted({mp.mpf(0), half ** a} | {c ** a for c in below}))
+        else:
+            total = mp.quad(integrand, [mp.mpf(0), *below, half])
+        if beta < 1:
+            total += mp.quad(near_one, sorted({mp.mpf(0), half ** beta} | {(1 - c) ** beta for c in above}))
+        else:
+            total += mp.quad(integrand, [half, *above, mp.mpf(1)])
+        return float(total)
 
 
 def paper_expected_purchases(r, alpha, a, b, x, t_x, big_t, t):
@@ -36,24 +93,21 @@ def paper_expected_purchases(r, alpha, a, b, x, t_x, big_t, t):
     return numerator / denominator
 
 
+def mpmath_bgnbd_log_likelihood(r, alpha, a, b, x, t_x, big_t):
+    """Eq. 6 for one customer: ln of
+    B(a,b+x)/B(a,b) Γ(r+x)α^r/(Γ(r)(α+T)^(r+x)) + δ B(a+1,b+x-1)/B(a,b) Γ(r+x)α^r/(Γ(r)(α+t_x)^(r+x))."""
+    with mp.workdps(DIGITS):
+        r, alpha, a, b, x, t_x, big_t = map(mp.mpf, (r, alpha, a, b, x, t_x, big_t))
+        common = mp.gamma(r + x) * alpha ** r / mp.gamma(r) / mp.beta(a, b)
+        value = mp.beta(a, b + x) * common / (alpha + big_t) ** (r + x)
+        if x > 0:
+            value += mp.beta(a + 1, b + x - 1) * common / (alpha + t_x) ** (r + x)
+        return float(mp.log(value))
+
+
 def paper_bgnbd_log_likelihood(r, alpha, a, b, x, t_x, big_t):
-    """Eq. 6 summed: ln of B(a,b+x)/B(a,b) Γ(r+x)α^r/(Γ(r)(α+T)^(r+x)) + δ B(a+1,b+x-1)/B(a,b) Γ(r+x)α^r/(Γ(r)(α+t_x)^(r+x))."""
-    total = 0.0
-    for xi, txi, ti in zip(x, t_x, big_t):
-        log_common = math.lgamma(r + xi) - math.lgamma(r) + r * math.log(alpha)
-        log_beta_ab = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
-        first = math.exp(
-            math.lgamma(a) + math.lgamma(b + xi) - math.lgamma(a + b + xi) - log_beta_ab
-            + log_common - (r + xi) * math.log(alpha + ti)
-        )
-        second = 0.0
-        if xi > 0:
-            second = math.exp(
-                math.lgamma(a + 1) + math.lgamma(b + xi - 1) - math.lgamma(a + b + xi) - log_beta_ab
-                + log_common - (r + xi) * math.log(alpha + txi)
-            )
-        total += math.log(first + second)
-    return total
+    """Eq. 6 summed over customers."""
+    return sum(mpmath_bgnbd_log_likelihood(r, alpha, a, b, *row) for row in zip(x, t_x, big_t))
 
 
 def paper_gamma_gamma_mean(p, q, gamma, x, zbar):
@@ -83,14 +137,17 @@ def paper_unconditional_purchases(r, alpha, a, b, t):
     return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
 
 
+def mpmath_gamma_gamma_log_likelihood(p, q, gamma, x, zbar):
+    """Hardie's note, eq. 3, for one customer with x > 0: ln f(zbar | p, q, γ; x)."""
+    with mp.workdps(DIGITS):
+        p, q, gamma, x, zbar = map(mp.mpf, (p, q, gamma, x, zbar))
+        return float(mp.log(mp.gamma(p * x + q) / (mp.gamma(p * x) * mp.gamma(q)) * gamma ** q * zbar ** (p * x - 1)
+                            * x ** (p * x) / (gamma + zbar * x) ** (p * x + q)))
+
+
 def paper_gamma_gamma_log_likelihood(p, q, gamma, x, zbar):
     """Hardie's note, eq. 3 summed over customers with x > 0."""
-    total = 0.0
-    for xi, mi in zip(x, zbar):
-        if xi > 0:
-            total += (gammaln(p * xi + q) - gammaln(p * xi) - gammaln(q) + q * math.log(gamma)
-                      + (p * xi - 1) * math.log(mi) + p * xi * math.log(xi) - (p * xi + q) * math.log(gamma + mi * xi))
-    return total
+    return sum(mpmath_gamma_gamma_log_likelihood(p, q, gamma, xi, mi) for xi, mi in zip(x, zbar) if xi > 0)
 
 
 def purchase_summaries(purchases, as_of: date, unit_days: int) -> dict[str, dict]:

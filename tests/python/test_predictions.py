@@ -20,6 +20,7 @@ cases call the Python models' functions directly (they are plain Python files) a
 from __future__ import annotations
 
 import importlib.util
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +30,10 @@ import pytest
 from clv_reference import (
     check_predictions,
     day_by_day_discounted_purchases,
+    mpmath_bgnbd_log_likelihood,
+    mpmath_gamma_gamma_log_likelihood,
+    mpmath_p_alive,
+    mpmath_purchases_if_alive,
     paper_bgnbd_log_likelihood,
     paper_expected_purchases,
     paper_gamma_gamma_log_likelihood,
@@ -401,6 +406,81 @@ def test_a_equal_to_one_is_the_limit_of_its_neighbours():
     low, middle, high = values
     assert np.all(np.isfinite(middle))
     assert np.allclose(middle, (low + high) / 2, rtol=1e-4)
+
+
+# ---------- stable formulas at extreme parameters, against mpmath ----------
+
+# (x, t_x, T): a first purchase on the as-of date, ten years in weeks and in days, 1,000 purchase days.
+EXTREME_CUSTOMERS = [(0, 0, 0), (0, 0, 521), (1, 1, 3650), (30, 100, 520), (1000, 500, 521), (1000, 3600, 3650)]
+EXTREME_BGNBD = {  # (r, alpha, a, b)
+    "cdnow": (0.2426, 4.4135, 0.7929, 2.4257),
+    "r-alpha-a-near-0-b-large": (1e-3, 1e-3, 0.01, 1e6),
+    "all-large": (1e3, 1e3, 1e6, 1e6),
+    "r-near-0-alpha-a-large": (1e-3, 1e3, 1e6, 0.01),
+    "r-large-alpha-near-0": (1e3, 1e-3, 0.5, 1.0),
+    "a-is-1": (2.0, 30.0, 1.0, 5.0),
+    "a-plus-b-is-1": (0.3, 2.0, 0.4, 0.6),
+    "a-plus-b-below-1": (0.3, 2.0, 0.4, 0.5),
+}
+
+
+def columns(rows):
+    return tuple(np.array(column, dtype=float) for column in zip(*rows))
+
+
+@pytest.mark.parametrize("params, horizon_days", [
+    # The measured failure: a / (a + b) = 0.09 with a + b drifted to 95,600, Euler's form overflowed.
+    pytest.param((0.24, 4.4, 8600.0, 87000.0), 3647, id="a-b-drifted-as-measured"),
+    *(pytest.param(params, horizon_days, id=f"{name}-{horizon_days}d", marks=pytest.mark.slow)
+      for (name, params), horizon_days in itertools.product(EXTREME_BGNBD.items(), (7, 3647))),
+])
+def test_predictions_match_mpmath_at_extreme_parameters(params, horizon_days):
+    """P(alive) and expected_purchases of extreme customers against mpmath (expected purchases
+    integrated from the model's definition, no hypergeometric function); predicted_clv finite."""
+    x, t_x, big_t = columns(EXTREME_CUSTOMERS)
+    fit_row = dict(CDNOW_FIT, **{f"bgnbd_{n}": value for n, value in zip(("r", "alpha", "a", "b"), params)})
+    scores = score_module.score(fit_row, x, t_x, big_t, np.where(x > 0, 20.0, np.nan), time_unit_days=7,
+                                horizon_days=horizon_days, annual_discount_rate=0.1)
+    alive = [mpmath_p_alive(*params, *customer) for customer in EXTREME_CUSTOMERS]
+    purchases = [p * mpmath_purchases_if_alive(*params, x, big_t, horizon_days / 7)
+                 for p, (x, _, big_t) in zip(alive, EXTREME_CUSTOMERS)]
+    assert np.allclose(scores["p_alive"], alive, rtol=1e-10, atol=0)
+    assert np.allclose(scores["expected_purchases"], purchases, rtol=1e-8, atol=0)
+    assert np.all(np.isfinite(scores["predicted_clv"]))
+
+
+def test_log_likelihoods_match_mpmath_at_extreme_parameters():
+    """Both log-likelihoods summed over extreme customers, against eq. 6 and Hardie's eq. 3 at 40
+    digits, at every combination of parameters near 0 and large."""
+    customers = EXTREME_CUSTOMERS + [(5, 0.5, 1)]
+    data = fit_module.BgNbdData(*columns(customers), np.ones(len(customers)))
+    for params in itertools.product((1e-3, 1e3), (1e-3, 1e3), (1e-2, 1e6), (1e-2, 1e6)):
+        expected = sum(mpmath_bgnbd_log_likelihood(*params, *customer) for customer in customers)
+        assert fit_module.bgnbd_log_likelihood(params, data) == pytest.approx(expected, rel=1e-10, abs=1e-7), \
+            params
+    spenders = [(1, 0.01), (1, 30.0), (30, 12.5), (1000, 1e5), (1000, 0.5)]
+    data = fit_module.GammaGammaData(*columns(spenders), np.ones(len(spenders)))
+    for params in itertools.product((1e-3, 1e4), (1.01, 1e4), (1e-2, 1e6)):
+        expected = sum(mpmath_gamma_gamma_log_likelihood(*params, *spender) for spender in spenders)
+        assert fit_module.gamma_gamma_log_likelihood(params, data) == pytest.approx(expected, rel=1e-10, abs=1e-7), \
+            params
+
+
+def test_a_first_purchase_on_the_as_of_date_leaves_every_prediction_finite():
+    """Daily units, frequent buyers who rarely drop out (r = 0.25, alpha = 0.5 days, a = 1.5,
+    b = 300), a 365-day horizon: for the customer whose first purchase is on the as-of date
+    (T = 0), z = 365 / 365.5 and Euler's form of the hypergeometric function gave NaN, which
+    nulled every customer's predictions beside a converged fit. Every customer now matches mpmath."""
+    customers = [(0, 0, 0), (0, 0, 1), (2, 20, 40), (5, 30, 60)]
+    x, t_x, big_t = columns(customers)
+    params = (0.25, 0.5, 1.5, 300.0)
+    fit_row = dict(CDNOW_FIT, **{f"bgnbd_{n}": value for n, value in zip(("r", "alpha", "a", "b"), params)})
+    scores = score_module.score(fit_row, x, t_x, big_t, np.where(x > 0, 20.0, np.nan), time_unit_days=1,
+                                horizon_days=365, annual_discount_rate=0.1)
+    assert all(np.all(np.isfinite(values)) for values in scores.values())
+    expected = [mpmath_p_alive(*params, *customer) * mpmath_purchases_if_alive(*params, customer[0], customer[2], 365)
+                for customer in customers]
+    assert np.allclose(scores["expected_purchases"], expected, rtol=1e-8, atol=0)
 
 
 @pytest.mark.slow

@@ -4,16 +4,21 @@ Time is in units of crm_clv_time_unit_days (the summaries' unit); the horizon H 
 crm_clv_horizon_days in those units. With the BG/NBD parameters (r, alpha, a, b) and a customer's
 (x, t_x, T):
 
-    P(alive)   = 1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x))
+    P(alive)   = 1 / (1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x)),
     E[Y(s)]    = P(alive) A(s),    the expected purchase days in the next s units, where
-    A(s)       = (a + b + x - 1) / (a - 1) (1 - (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z)),
-    z          = s / (alpha + T + s).
+    A(s)       = (a + b + x - 1) / (a - 1) (1 - (1 - z)^(r + x) 2F1(r + x, b + x; a + b + x - 1; z)),
+    z          = s / (alpha + T + s)
 
-A(s) is Fader, Hardie & Lee's (2005, eq. 10) numerator after Euler's transformation
-2F1(r+x, b+x; c; z) = (1-z)^(c-r-b-2x) 2F1(c-r-x, c-b-x; c; z) with c = a+b+x-1: their
-((alpha+T)/(alpha+T+s))^(r+x) 2F1(r+x, b+x; c; z) becomes (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z), whose
-parameters do not grow with x, so a customer with hundreds of purchases neither overflows nor
-loses precision. A(s) depends on (x, T) only, so it is evaluated once per distinct pair.
+(Fader, Hardie & Lee 2005, eqs. 10 and 11). P(alive) is computed from its log-odds. A(s) is the
+mean over the customer's dropout probability p ~ Beta(a, b + x) of (1 - (1 + p u)^-(r+x)) / p,
+u = s / (alpha + T), so it lies between 1 - (1 + u)^-(r+x) and (r + x) u. The hypergeometric
+term is taken in the form whose series stays bounded as z approaches 1: as printed when
+a - 1 >= r + x (a large a, as when dropout hardly varies between customers), otherwise after
+Euler's transformation, (1 - z)^(a - 1) 2F1(a + b - 1 - r, a - 1; a + b + x - 1; z) (many
+purchases). Where that value is not finite, falls outside those bounds, or would lose more than
+six digits to the subtraction (a near 1, or b so large that A(s) is tiny beside
+(a + b + x - 1) / (a - 1)), A(s) is integrated over p instead (purchases_by_quadrature). A(s)
+depends on (x, T) only, so it is evaluated once per distinct pair.
 
 The Gamma-Gamma mean of a purchase day's value given x repeat days of mean m (and the
 population mean p gamma / (q - 1) without a repeat day) is
@@ -36,9 +41,9 @@ import numpy as np
 from scipy import special
 
 QUADRATURE_NODES = 16
-# A within this distance of 1 makes (a + b + x - 1) / (a - 1) a 0/0 limit; it is evaluated at
-# this distance instead (relative error of order 1e-9).
-A_NEAR_ONE = 1e-7
+# The closed form of A(s) subtracts numbers up to |a + b + x - 1| / |a - 1| times A(s): beyond a
+# million times, more than six of its sixteen digits are gone and A(s) is integrated instead.
+CANCELLATION = 1e6
 
 
 def read_columns(relation, names):
@@ -64,20 +69,72 @@ def read_columns(relation, names):
 
 def p_alive(params, x, t_x, big_t):
     r, alpha, a, b = params
-    log_ratio = np.log(a) - np.log(b + np.maximum(x, 1) - 1) + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
-    return np.where(x > 0, special.expit(-log_ratio), 1.0)
+    log_odds = np.log(a) - np.log(b + np.maximum(x, 1) - 1) + (r + x) * np.log1p((big_t - t_x) / (alpha + t_x))
+    return np.where(x > 0, special.expit(-log_odds), 1.0)
 
 
 def purchases_if_alive(params, x, big_t, s):
-    """A(s): expected purchase days in the next s units of a customer known to be alive now."""
+    """A(s): expected purchase days in the next s units of a customer known to be alive now, for
+    arrays x, T of distinct pairs and one s."""
     r, alpha, a, b = params
-    if abs(a - 1.0) < A_NEAR_ONE:
-        a = 1.0 + A_NEAR_ONE
-    s = np.asarray(s, dtype=float)
+    k, u = r + x, s / (alpha + big_t)
     z = s / (alpha + big_t + s)
     c = a + b + x - 1.0
-    tail = np.exp((a - 1.0) * np.log1p(-z)) * special.hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-    return c / (a - 1.0) * (1.0 - tail)
+    printed = a - 1.0 >= k
+    euler = ~printed
+    tail = np.empty_like(z)
+    with np.errstate(all="ignore"):
+        tail[printed] = (np.exp(k[printed] * np.log1p(-z[printed]))
+                         * special.hyp2f1(k[printed], b + x[printed], c[printed], z[printed]))
+        tail[euler] = (np.exp((a - 1.0) * np.log1p(-z[euler]))
+                       * special.hyp2f1(c[euler] - k[euler], a - 1.0, c[euler], z[euler]))
+        closed = c / (a - 1.0) * (1.0 - tail)
+        lowest = -np.expm1(-k * np.log1p(u))
+        usable = (np.isfinite(closed) & (closed >= lowest * (1.0 - 1e-9)) & (closed <= k * u * (1.0 + 1e-9))
+                  & (np.abs(c / (a - 1.0)) <= CANCELLATION * closed))
+    if usable.all():
+        return closed
+    rest = ~usable
+    closed[rest] = purchases_by_quadrature(params, x[rest], big_t[rest], s)
+    return closed
+
+
+def purchases_by_quadrature(params, x, big_t, s):
+    """A(s) as the mean over p ~ Beta(a, b + x) of g(p) = (1 - (1 + p u)^-(r+x)) / p, by the
+    trapezoidal rule in y = ln(p / (1 - p)), for arrays x, T and one s.
+
+    In y the density of p is smooth with exponential tails and g is analytic and bounded within
+    pi / 2 of the real line, so equally spaced points converge geometrically, provided what is
+    summed vanishes where the window ends. It does once R = (r + x) u (1 - p)^m + g(1) p is
+    taken off g: R has g's limits at p = 0 and p = 1 (and with m = max(1, (r + x + 1) u / 2) its
+    first slope at 0, so R stays small where p is not), and its mean,
+    (r + x) u B(a, b + x + m) / B(a, b + x) + g(1) a / (a + b + x), is added back. The window is
+    the mode of y +- 40 standard deviations, less where g - R is below double precision (y under
+    -ln((r + x + 1) u) - 37 or over 37), in steps of at most 0.3 and the standard deviation / 1.5.
+    """
+    r, alpha, a, b = params
+    k, beta, u = r + x, b + x, s / (alpha + big_t)
+    spread = np.sqrt(special.polygamma(1, a) + special.polygamma(1, beta))
+    mode = np.log(a) - np.log(beta)
+    low = np.maximum(mode - 40.0 * spread, -np.log((k + 1.0) * u) - 37.0)
+    high = np.maximum(np.minimum(mode + 40.0 * spread, 37.0), low)
+    points = np.ceil((high - low) / np.minimum(0.3, spread / 1.5)).astype(int) + 2
+    step = (high - low) / (points - 1)
+    index = np.arange(points.max())
+    y = low[:, None] + step[:, None] * index
+    log_p, log_q = -np.logaddexp(0.0, -y), -np.logaddexp(0.0, y)
+    log_beta = special.betaln(a, beta)
+    density = np.exp(a * log_p + beta[:, None] * log_q - log_beta[:, None])
+    p = np.exp(log_p)
+    slope = np.maximum(1.0, (k + 1.0) * u / 2.0)
+    at_one = -np.expm1(-k * np.log1p(u))
+    g = -np.expm1(-k[:, None] * np.log1p(p * u[:, None])) / p
+    rest = g - (k * u)[:, None] * np.exp(slope[:, None] * log_q) - at_one[:, None] * p
+    weights = np.where(index < points[:, None], step[:, None], 0.0)
+    weights[:, 0] /= 2.0
+    np.put_along_axis(weights, points[:, None] - 1, step[:, None] / 2.0, axis=1)
+    mean_of_r = k * u * np.exp(special.betaln(a, beta + slope) - log_beta) + at_one * a / (a + beta)
+    return mean_of_r + (weights * density * rest).sum(axis=1)
 
 
 def discounted_purchases_if_alive(params, x, big_t, horizon, rate_per_unit):
@@ -100,7 +157,9 @@ def expected_order_value(params, x, mean_value):
 
 def score(fit_row, frequency, recency, customer_age, repeat_order_value, *, time_unit_days, horizon_days,
           annual_discount_rate):
-    """p_alive, expected_purchases, expected_order_value, predicted_clv; NaN (null) without a converged fit."""
+    """p_alive, expected_purchases, expected_order_value, predicted_clv; NaN (null) without a converged
+    fit. With one, every customer gets finite values: anything else is a defect, raised, never
+    left as null beside a converged fit."""
     n = len(frequency)
     nothing = {name: np.full(n, np.nan) for name in ("p_alive", "expected_purchases", "expected_order_value", "predicted_clv")}
     if not fit_row or not fit_row.get("is_bgnbd_converged"):
@@ -124,9 +183,18 @@ def score(fit_row, frequency, recency, customer_age, repeat_order_value, *, time
         result |= {"expected_order_value": order_value, "predicted_clv": order_value * alive * discounted[pair_index]}
     else:
         result |= {"expected_order_value": nothing["expected_order_value"], "predicted_clv": nothing["predicted_clv"]}
-    if not all(np.all(np.isfinite(values) & (values >= 0)) for values in result.values()
-               if not np.all(np.isnan(values))):
-        return nothing
+    converged = ["p_alive", "expected_purchases"]
+    if fit_row.get("is_gamma_gamma_converged"):
+        converged += ["expected_order_value", "predicted_clv"]
+    for name in converged:
+        bad = int(np.count_nonzero(~(np.isfinite(result[name]) & (result[name] >= 0))))
+        if bad:
+            raise ValueError(
+                f"crm_retention: {name} is not a finite non-negative number for {bad} customers at the fitted "
+                f"parameters (r, alpha, a, b = {bgnbd}; p, q, gamma = {gamma_gamma}). This is a defect in the "
+                "package: please report it with these parameters. Set crm_using_predictions: false to build "
+                "everything else meanwhile."
+            )
     return result
 
 
