@@ -298,20 +298,33 @@ def test_a_parameter_that_runs_away_is_not_converged():
     assert "ran to the edge of its range" in row["fit_note"] or "without converging" in row["fit_note"]
 
 
-def synthetic_base(n, seed):
-    """Summaries of n customers with gamma-distributed purchase rates and spend."""
+def simulated_base(n, seed, dropout=None):
+    """Summaries (x, t_x, T in weeks, mean repeat value) of n customers drawn from BG/NBD itself.
+
+    Purchase rates Gamma(r = 0.5, alpha = 5) a week; after each purchase the customer drops out
+    with a probability drawn from Beta(a = 0.8, b = 2.4), or with the same probability `dropout`
+    for everyone (no heterogeneity in dropout: a / (a + b) is identified, a + b is not); first
+    purchases spread over the year before the as-of date; a gamma spend per repeat day.
+    """
     rng = np.random.default_rng(seed)
-    big_t = rng.integers(1, 80, n).astype(float)
-    rate = rng.gamma(0.5, 0.5, n)
-    x = np.minimum(rng.poisson(rate * big_t), big_t).astype(float)
-    t_x = np.where(x > 0, np.floor(big_t * rng.uniform(0.3, 1.0, n)), 0.0)
+    rate = rng.gamma(0.5, 1 / 5.0, n)
+    drops = rng.beta(0.8, 2.4, n) if dropout is None else np.full(n, dropout)
+    big_t = rng.integers(0, 365, n) / 7.0
+    x, t_x, clock = np.zeros(n), np.zeros(n), np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    while alive.any():
+        clock[alive] += rng.exponential(1.0 / rate[alive])
+        buys = alive & (clock <= big_t)
+        x[buys] += 1
+        t_x[buys] = clock[buys]
+        alive = buys & (rng.random(n) >= drops)
     value = np.where(x > 0, rng.gamma(5.0, 4.0, n), np.nan)
     return x, t_x, big_t, value
 
 
 def test_spend_without_heterogeneity_fails_only_the_spend_model():
     """Every repeat day worth exactly 20: Gamma-Gamma's q and gamma run to infinity together."""
-    x, t_x, big_t, value = synthetic_base(5_000, seed=3)
+    x, t_x, big_t, value = simulated_base(5_000, seed=3)
     row = fit_module.fit(x, t_x, big_t, np.where(x > 0, 20.0, np.nan))
     assert row["is_bgnbd_converged"] is True
     assert row["is_converged"] is False and row["is_gamma_gamma_converged"] is False
@@ -321,7 +334,7 @@ def test_spend_without_heterogeneity_fails_only_the_spend_model():
 def test_a_large_base_is_fitted_on_a_systematic_sample():
     """Past FIT_CUSTOMERS the fit uses a 1-in-k sample of the customers in summary order, each
     counted k times: it lands within sampling error of the full fit, and the weights add up."""
-    x, t_x, big_t, value = synthetic_base(30_000, seed=5)
+    x, t_x, big_t, value = simulated_base(30_000, seed=5)
     full = fit_module.fit(x, t_x, big_t, value)
     (_, _, _), weights = fit_module.distinct_rows(x, t_x, big_t)
     sampled = fit_module.systematic_sample(weights, 3_000)
@@ -334,7 +347,7 @@ def test_a_large_base_is_fitted_on_a_systematic_sample():
     finally:
         fit_module.FIT_CUSTOMERS = original
     assert full["is_converged"] and from_sample["is_converged"]
-    for name in ("bgnbd_r", "bgnbd_alpha", "gg_p", "gg_q", "gg_gamma"):
+    for name in ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b", "gg_p", "gg_q", "gg_gamma"):
         assert from_sample[name] == pytest.approx(full[name], rel=0.1), name
     # The log-likelihood reported is that of every customer, so no higher than the full optimum.
     assert from_sample["bgnbd_log_likelihood"] <= full["bgnbd_log_likelihood"] + 1e-6
@@ -481,6 +494,52 @@ def test_a_first_purchase_on_the_as_of_date_leaves_every_prediction_finite():
     expected = [mpmath_p_alive(*params, *customer) * mpmath_purchases_if_alive(*params, customer[0], customer[2], 365)
                 for customer in customers]
     assert np.allclose(scores["expected_purchases"], expected, rtol=1e-8, atol=0)
+
+
+# ---------- honest convergence ----------
+
+def test_dropout_without_heterogeneity_is_not_identified():
+    """Everyone drops out after a purchase with the same probability, 0.05: a / (a + b) is
+    identified, a + b is not, and the optimiser drifts along it (to a = 40,908, b = 779,693, which
+    was reported converged with every prediction null). The note says which parameters and why."""
+    x, t_x, big_t, value = simulated_base(5_000, seed=0, dropout=0.05)
+    row = fit_module.fit(x, t_x, big_t, value)
+    assert row["is_converged"] is False and row["is_bgnbd_converged"] is False
+    assert row["fit_note"].startswith("BG/NBD: a and b not identified: with a times ")
+    assert "(under 1.92, the 95% likelihood-ratio bound)" in row["fit_note"]
+
+
+@pytest.mark.parametrize("dropout, seed", [(0.05, 0), (0.05, 1), (0.05, 5), (0.05, 7), (None, 2)])
+def test_a_converged_fit_gives_every_customer_finite_predictions(dropout, seed):
+    """Never `converged` beside a null or non-finite prediction, on data with the flat direction
+    (one dropout probability for everyone) and without, with a customer whose first purchase is on
+    the as-of date: each prediction is finite for every customer exactly when the fit it needs
+    converged, and null otherwise."""
+    base = simulated_base(5_000, seed=seed, dropout=dropout)
+    x, t_x, big_t, value = (np.append(column, today) for column, today in zip(base, (0.0, 0.0, 0.0, np.nan)))
+    row = fit_module.fit(x, t_x, big_t, value)
+    scores = score_module.score(row, x, t_x, big_t, value, time_unit_days=7, horizon_days=365,
+                                annual_discount_rate=0.1)
+    assert (row["fit_note"] == "converged") == row["is_converged"]
+    for name, values in scores.items():
+        spend = name in ("expected_order_value", "predicted_clv")
+        needs = "is_gamma_gamma_converged" if spend else "is_bgnbd_converged"
+        assert np.all(np.isfinite(values)) if row[needs] else np.all(np.isnan(values)), (name, row["fit_note"])
+
+
+def test_a_point_short_of_the_maximum_is_not_converged():
+    """The last check behind `converged`: at the fitted maximum a Newton step moves nothing; from
+    r 1% too high it would move r back, so the optimiser stopped short."""
+    x, t_x, big_t, value = simulated_base(5_000, seed=3)
+    row = fit_module.fit(x, t_x, big_t, value)
+    (x, t_x, big_t), weights = fit_module.distinct_rows(x, t_x, big_t)
+    objective = fit_module.objective_in_logs(fit_module.bgnbd_log_likelihood,
+                                             fit_module.BgNbdData(x, t_x, big_t, weights), np.ones(4))
+    maximum = np.log([row[f"bgnbd_{n}"] for n in fit_module.BGNBD_NAMES])
+    assert fit_module.maximum_failure(objective, maximum, fit_module.BGNBD_NAMES, weights.sum()) is None
+    note = fit_module.maximum_failure(objective, maximum + np.log([1.01, 1, 1, 1]), fit_module.BGNBD_NAMES,
+                                      weights.sum())
+    assert note.startswith("the optimiser stopped short of the maximum: a Newton step would still move r")
 
 
 @pytest.mark.slow

@@ -15,10 +15,18 @@ fitted parameters. Parameters are searched in log space (they are positive), rel
 (1, except the mean customer_age for alpha and the mean repeat_order_value for gamma, the
 parameters measured in time and money), within [e^-15, e^15] of it.
 
+A fit is converged only if the optimiser succeeded inside the search range at positive finite
+parameters, the point is the maximum (a Newton step from it moves no parameter by more than
+0.1%), and no direction is flat: followed e^10 times further along the direction in which the
+log-likelihood curves least, the log-likelihood of all customers must fall by at least 1.92 (the
+95% likelihood-ratio bound). Where it does not, the data do not identify those parameters: a
+and b together when customers hardly differ in their dropout probability (a / (a + b) is
+identified, a + b drifts), r and alpha together for the purchase rate, q and gamma for spend.
 A fit that cannot be trusted is reported, not raised: `is_converged` is false, `fit_note` says
 why (too few customers, no repeat customer, the optimiser's failure, a parameter at the edge of
-its range or non-finite), and the predictions that need it stay null: all of them without a
-BG/NBD fit, expected_order_value and predicted_clv without a Gamma-Gamma fit. numpy and scipy only.
+its range or non-finite, not identified, stopped short of the maximum), and the predictions that
+need it stay null: all of them without a BG/NBD fit, expected_order_value and predicted_clv
+without a Gamma-Gamma fit. numpy and scipy only.
 """
 
 try:
@@ -41,6 +49,14 @@ LOG_BOUND = 15.0
 EDGE = 1e-3
 # Beyond e^RUNAWAY times its scale, a parameter the optimiser stopped on is named in the note.
 RUNAWAY = 10.0
+# Half the 95% point of chi-square with one degree of freedom: parameters whose log-likelihoods
+# differ by less cannot be told apart by the data (a likelihood-ratio test).
+LIKELIHOOD_RATIO_BOUND = 1.92
+# How far (in log parameter) the flattest direction is followed from the fit: a factor e^10.
+FLAT_SPAN = 10.0
+# A Newton step from the fit longer than this (in log parameter, 0.1%) means the optimiser
+# stopped short of the maximum.
+NEWTON_STEP = 1e-3
 # Above this many customers, the fit uses a systematic sample of this many (see above).
 FIT_CUSTOMERS = 100_000
 BGNBD_NAMES = ("r", "alpha", "a", "b")
@@ -194,6 +210,22 @@ def gamma_gamma_log_likelihood(params, data, gradient=False):
     return value, np.array([d_p, d_q, d_gamma])
 
 
+def objective_in_logs(log_likelihood, data, scale):
+    """The mean negative log-likelihood per customer (its size independent of the base's) and its
+    gradient, as a function of log(parameter / scale)."""
+    customers = float(data.weights.sum())
+
+    def objective(log_params):
+        params = scale * np.exp(log_params)
+        value, gradient = log_likelihood(params, data, gradient=True)
+        if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
+            return 1e300, np.zeros_like(log_params)
+        # d/d log(parameter) = parameter * d/d parameter
+        return -value / customers, -gradient * params / customers
+
+    return objective
+
+
 def maximise(log_likelihood, data, scale, names):
     """Maximum-likelihood parameters, the log-likelihood, and None or the reason the fit fails.
 
@@ -202,17 +234,8 @@ def maximise(log_likelihood, data, scale, names):
     """
     scale = np.asarray(scale, dtype=float)
     fit_data = data.sample(FIT_CUSTOMERS)
-    # The mean log-likelihood per customer keeps the objective's scale independent of size.
     customers = float(fit_data.weights.sum())
-
-    def objective(log_params):
-        params = scale * np.exp(log_params)
-        value, gradient = log_likelihood(params, fit_data, gradient=True)
-        if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
-            return 1e300, np.zeros_like(log_params)
-        # d/d log(parameter) = parameter * d/d parameter
-        return -value / customers, -gradient * params / customers
-
+    objective = objective_in_logs(log_likelihood, fit_data, scale)
     log_start = np.array([np.log(2.0) if name == "q" else 0.0 for name in names])
     result = optimize.minimize(objective, log_start, jac=True, method="L-BFGS-B",
                                bounds=[(-LOG_BOUND, LOG_BOUND)] * len(scale),
@@ -231,7 +254,47 @@ def maximise(log_likelihood, data, scale, names):
         return params, log_likelihood_value, f"the optimiser stopped without converging ({result.message.strip(': ')}{hint})"
     if not (np.all(np.isfinite(params)) and np.all(params > 0) and np.isfinite(log_likelihood_value)):
         return params, log_likelihood_value, "the fitted parameters are not positive finite numbers"
-    return params, log_likelihood_value, None
+    return params, log_likelihood_value, maximum_failure(objective, result.x, names, customers)
+
+
+def maximum_failure(objective, log_params, names, customers):
+    """None if the optimiser's point is the data's maximum, else why not.
+
+    The curvature (Hessian) of the objective comes from central differences of its gradient. Its
+    flattest direction is followed e^FLAT_SPAN times further both ways: if the log-likelihood of
+    all customers changes by less than the likelihood-ratio bound there, the data cannot tell the
+    parameters that move along it from far larger or smaller ones (they are not identified, the
+    optimiser only drifted). Otherwise a Newton step from the point must move no parameter by more
+    than NEWTON_STEP: a gradient that is not small for the curvature means it stopped short.
+    """
+    step = 1e-5
+    hessian = np.array([(objective(log_params + step * unit)[1] - objective(log_params - step * unit)[1]) / (2 * step)
+                        for unit in np.eye(len(log_params))])
+    hessian = (hessian + hessian.T) / 2
+    if not np.all(np.isfinite(hessian)):
+        return "the curvature of the log-likelihood at the fit is not finite"
+    flattest = np.linalg.eigh(hessian)[1][:, 0]
+    value, gradient = objective(log_params)
+    for sign in (1.0, -1.0):
+        change = (objective(log_params + sign * FLAT_SPAN * flattest)[0] - value) * customers
+        if change < LIKELIHOOD_RATIO_BOUND:
+            moved = [(name, sign * weight) for name, weight in zip(names, flattest) if abs(weight) > 0.3]
+            moves = " and ".join(
+                f"{name} {'times' if weight > 0 else 'divided by'} {np.exp(FLAT_SPAN * abs(weight)):,.0f}"
+                for name, weight in moved
+            )
+            return (
+                f"{' and '.join(name for name, _ in moved)} not identified: with {moves} the log-likelihood "
+                f"changes by only {abs(change):.2g} (under {LIKELIHOOD_RATIO_BOUND}, the 95% likelihood-ratio "
+                "bound), so the data cannot tell these values from far larger or smaller ones"
+            )
+    newton = np.linalg.solve(hessian, gradient)
+    if np.max(np.abs(newton)) > NEWTON_STEP:
+        return (
+            "the optimiser stopped short of the maximum: a Newton step would still move "
+            f"{', '.join(n for n, v in zip(names, newton) if abs(v) > NEWTON_STEP)} by more than {NEWTON_STEP:.1%}"
+        )
+    return None
 
 
 def fit(frequency, recency, customer_age, repeat_order_value):
