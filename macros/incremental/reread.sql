@@ -47,15 +47,15 @@
     The select of the raw rows an incremental run of a base table re-reads, every raw column under
     its own name (so the model's column expressions read them as they read the raw table), plus
     crm_key, crm_spelling and crm_changed_at. Rows whose change time is missing or does not
-    parse, and rows without a key, are few and always re-read. With `skip_unchanged`, a key
-    inside the lookback whose raw rows match the stored ones (number of rows and change times,
-    as the full check compares) is left alone: the lookback re-reads days of rows to catch late
-    ones, and rewriting the unchanged ones would send their customers down every customer-grain
-    table. A key with a row rejected as future_timestamp is always re-read (its day may have
-    come). A base table whose rows also depend on another table (orders converted with exchange
-    rates) re-reads every key of the lookback, so a rate that arrives late still reaches them.
+    parse, and rows without a key, are few and always re-read. A key inside the lookback whose
+    raw rows match the stored ones (number of rows and change times, as the full check compares)
+    is left alone: the lookback re-reads days of rows to catch late ones, and rewriting the
+    unchanged ones would send their customers down every customer-grain table. A key with a row
+    rejected as future_timestamp is always re-read (its day may have come), as is every key of
+    `also_reread`, the name of a relation of keys (changed_key) whose rows depend on another
+    table that changed (orders whose exchange rate changed).
 -#}
-{% macro changed_raw_rows(skip_unchanged=true) %}
+{% macro changed_raw_rows(also_reread=none) %}
     {%- set table = crm_retention._raw_table() -%}
     {%- set stored_key = table.key -%}
     {%- set stored_seconds = crm_retention._epoch_seconds(crm_retention.stored_change_time(table.own_time)) -%}
@@ -134,7 +134,8 @@
     {%- endif %}
 
     -- The keys with a row changed within the lookback (two selects, so that the change times
-    -- alone can skip the old row groups), the blank key, and in a full check the differing keys.
+    -- alone can skip the old row groups), the blank key, the keys to re-read anyway, and in a
+    -- full check the differing keys.
     candidate_keys as (
 
         select coalesce(crm_key, '') as changed_key
@@ -148,6 +149,13 @@
         select odd_spellings.spelling_key as changed_key
         from odd_spellings
         where odd_spellings.spelling_key = ''
+        {%- if also_reread %}
+
+        union
+
+        select {{ also_reread }}.changed_key
+        from {{ also_reread }}
+        {%- endif %}
         {%- if crm_retention.is_full_check() %}
 
         union
@@ -186,10 +194,7 @@
             raw_changes.crm_spelling is null
             and exists (select 1 as blank from candidate_keys where candidate_keys.changed_key = '')
 
-    ){% if not skip_unchanged %}
-
-    select * from candidate_rows
-    {%- else %},
+    ),
 
     -- A candidate key whose raw rows match the stored ones in number and change times is unchanged.
     candidate_stats as (
@@ -231,6 +236,9 @@
             or candidate_stats.has_unread_change_time = 1
             or stored_stats.has_future_row = 1
             or {{ crm_retention._key_rows_differ('candidate_stats', 'stored_stats') }}
+            {%- if also_reread %}
+            or candidate_stats.checked_key in (select {{ also_reread }}.changed_key from {{ also_reread }})
+            {%- endif %}
 
     )
 
@@ -238,7 +246,6 @@
     from candidate_rows
     inner join changed_keys
         on coalesce(candidate_rows.crm_key, '') = changed_keys.changed_key
-    {%- endif %}
 {%- endmacro %}
 
 {#-

@@ -62,12 +62,14 @@
 {%- endmacro %}
 
 {#-
-    The settings that shape an incremental table, from the groups its opt-in names. A change of
-    any of them between runs would mix old and new rows in one table, so the run stops instead.
+    The settings that shape an incremental table, from the groups its opt-in names, and the
+    columns of the raw table it is built from. A change of any of them between runs would mix old
+    and new rows in one table, so the run stops instead.
 -#}
 {% macro incremental_settings(groups) %}
     {% set by_group = {
         'orders': {
+            'columns of the raw orders table': crm_retention.raw_column_names('orders'),
             'crm_orders_grain': crm_retention.get_orders_grain(),
             'crm_orders_columns': var('crm_orders_columns', none),
             'crm_default_order_status': crm_retention.get_default_order_status(),
@@ -78,6 +80,7 @@
             'crm_earliest_valid_date': crm_retention.get_earliest_valid_date() | string,
         },
         'customers': {
+            'columns of the raw customers table': crm_retention.raw_column_names('customers'),
             'crm_customers_columns': var('crm_customers_columns', none),
             'crm_segments': crm_retention.get_customer_segment_columns(),
             'crm_earliest_valid_date': crm_retention.get_earliest_valid_date() | string,
@@ -93,6 +96,22 @@
         {% do settings.update(by_group[group]) %}
     {% endfor %}
     {{ return(settings) }}
+{% endmacro %}
+
+{#-
+    The columns of a raw table (lower-cased names, sorted), recorded with the tables built from it:
+    a column dropped or added changes every row (an optional column then reads as null), which
+    the reconciliation's row counts and change times do not see.
+-#}
+{% macro raw_column_names(source_name) %}
+    {% if not execute %}
+        {{ return([]) }}
+    {% endif %}
+    {% for node in graph.sources.values() if node.package_name == 'crm_retention' and node.name == source_name %}
+        {% set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.identifier) %}
+        {{ return(crm_retention.relation_columns(relation).keys() | sort if relation is not none else []) }}
+    {% endfor %}
+    {{ return([]) }}
 {% endmacro %}
 
 {#- The arguments a model's opt-in recorded (config meta `crm_incremental`), of a graph node or of the current model. -#}

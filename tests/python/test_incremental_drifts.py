@@ -1,10 +1,10 @@
-"""The four ways incremental mode used to drift from a full refresh, each as a test: an
-interrupted run, an order moved to another customer in place, hard deletes, and a changed
-setting; and three properties of the re-read lookback (unchanged keys are left alone, an id
-spelled with any whitespace the staging layer trims is the same key, an order rejected as dated in the future is staged
-when its day comes). Each ends equal to the reference of the raw rows as they are (a full
-refresh), or the run stops with its documented message. The random sequences of
-tests/python/test_incremental_sequences.py mix the same steps."""
+"""The ways incremental mode used to drift from a full refresh, each as a test: an
+interrupted run, an order moved to another customer in place, hard deletes, a changed setting,
+a raw column dropped and an exchange rate arriving late; and three properties of the re-read lookback (unchanged keys are left
+alone, an id spelled with any whitespace the staging layer trims is the same key, an order
+rejected as dated in the future is staged when its day comes). Each ends equal to the reference
+of the raw rows as they are (a full refresh), or the run stops with its documented message. The
+random sequences of tests/python/test_incremental_sequences.py mix the same steps."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 import reference as ref
+from dbt_project_runner import source_vars
 from incremental_sequences import DuckDBWarehouse, Sequence
 
 # Eight builds of a small shop, each with a few incremental runs: the slow suite. The fast suite
@@ -154,6 +155,44 @@ def test_an_order_rejected_as_future_is_staged_when_its_day_comes(shop):
     assert result.returncode == 0, result.stdout[-3000:]
     assert order["order_id"] in {o["order_id"] for o in shop.warehouse.table("int_crm__orders")}
     assert_equal_to_full_refresh(shop)
+
+
+def test_a_raw_column_dropped_stops_the_run_with_the_fix(shop):
+    # Dropping the optional refunded_amount column changes every order's net revenue, yet no row
+    # count or change time: the run must stop naming --full-refresh, which then builds it.
+    refunded = [row for row in shop.raw["orders"] if row.get("refunded_amount")]
+    assert refunded, "the shop has refunds to lose"
+    for row in shop.raw["orders"]:
+        row.pop("refunded_amount", None)
+    result = shop.run(["build"])
+    assert result.returncode != 0
+    assert "columns of the raw orders table changed since incremental table" in result.stdout, result.stdout[-3000:]
+    assert "refunded_amount" in result.stdout and "dbt build --full-refresh" in result.stdout
+    result = shop.run(["build", "--full-refresh"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_equal_to_full_refresh(shop)
+
+
+def test_a_rate_arriving_or_changing_for_old_dates_reconverts_their_orders(tmp_path):
+    # A third of the orders are in euros, with one rate from the first order day. Then the rate of
+    # that day changes and a rate arrives for a day long before the lookback: every euro order
+    # from those days on must be converted again (the marts equal a full refresh).
+    shop = Sequence(7, DuckDBWarehouse(tmp_path))
+    euro_orders = [row for row in shop.raw["orders"] if row.get("order_id")][::3]
+    for row in euro_orders:
+        row["currency"] = "EUR"
+    days = sorted(d.date() for d in (ref.parse_timestamp(r["ordered_at"]) for r in shop.raw["orders"]) if d)
+    first, middle = days[0].isoformat(), days[len(days) // 2].isoformat()
+    shop.raw["exchange_rates"] = [{"rate_date": first, "currency": "EUR", "rate": "1.10"}]
+    shop.settings = {**shop.settings, **source_vars(shop.raw)}
+    shop.start()
+    shop.raw["exchange_rates"] = [{"rate_date": first, "currency": "EUR", "rate": "1.20"},
+                                  {"rate_date": middle, "currency": "EUR", "rate": "0.95"}]
+    result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_equal_to_full_refresh(shop)
+    converted = {o["order_id"]: o["exchange_rate"] for o in shop.warehouse.table("stg_crm__orders")}
+    assert {float(converted[row["order_id"]]) for row in euro_orders if row["order_id"] in converted} == {1.2, 0.95}
 
 
 @pytest.mark.parametrize("setting, old, new", [

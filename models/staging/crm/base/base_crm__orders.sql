@@ -33,14 +33,58 @@
 {%- set raw_values = crm_retention.raw_values_of(specs) %}
 
 with
+{%- if reporting_currency %}
+
+-- Each rate holds from its rate_date until the next rate of its currency. Without the
+-- exchange_rates source there is none: only orders in the reporting currency stage.
+exchange_rates as (
+    {%- if crm_retention.get_flag('crm_using_exchange_rates', false) %}
+
+    select
+        currency,
+        rate,
+        rate_date as valid_from,
+        lead(rate_date) over (partition by currency order by rate_date) as valid_until
+    from {{ ref('base_crm__exchange_rates') }}
+    where rejection_reason is null
+    {%- else %}
+
+    select
+        cast(null as {{ dbt.type_string() }}) as currency,
+        cast(null as {{ crm_retention.type_rate() }}) as rate,
+        cast(null as date) as valid_from,
+        cast(null as date) as valid_until
+    where 1 = 0
+    {%- endif %}
+
+),
+{%- endif %}
+{%- if is_incremental() and reporting_currency %}
+
+-- Incremental run: the stored order ids whose exchange rate the current rates no longer give
+-- (a rate arrived or changed for their date), re-read whatever their change time.
+repriced_order_ids as (
+
+    select distinct stored.order_id as changed_key
+    from {{ this }} as stored
+    left join exchange_rates
+        on upper(stored.currency) = exchange_rates.currency
+        and stored.order_date >= exchange_rates.valid_from
+        and (exchange_rates.valid_until is null or stored.order_date < exchange_rates.valid_until)
+    where
+        stored.order_id is not null
+        and upper(stored.currency) <> '{{ reporting_currency }}'
+        and stored.exchange_rate is distinct from exchange_rates.rate
+        and {{ crm_retention.is_live_row('stored.rejection_reason') }}
+
+),
+{%- endif %}
 {%- if is_incremental() %}
 
 -- Incremental run: the raw rows of the order ids to re-read (macros/incremental/reread.sql).
--- Converted amounts also depend on the exchange rates: then every id of the lookback is re-read.
 changed_raw_rows as (
 
-    {{ crm_retention.changed_raw_rows(
-        skip_unchanged=not (reporting_currency and crm_retention.get_flag('crm_using_exchange_rates', false))) }}
+    {{ crm_retention.changed_raw_rows(also_reread='repriced_order_ids' if reporting_currency else none) }}
 
 ),
 {%- endif %}
@@ -112,30 +156,6 @@ lines_checked as (
 ),
 {%- endif %}
 {%- if reporting_currency %}
-
--- Each rate holds from its rate_date until the next rate of its currency. Without the
--- exchange_rates source there is none: only orders in the reporting currency stage.
-exchange_rates as (
-    {%- if crm_retention.get_flag('crm_using_exchange_rates', false) %}
-
-    select
-        currency,
-        rate,
-        rate_date as valid_from,
-        lead(rate_date) over (partition by currency order by rate_date) as valid_until
-    from {{ ref('base_crm__exchange_rates') }}
-    where rejection_reason is null
-    {%- else %}
-
-    select
-        cast(null as {{ dbt.type_string() }}) as currency,
-        cast(null as {{ crm_retention.type_rate() }}) as rate,
-        cast(null as date) as valid_from,
-        cast(null as date) as valid_until
-    where 1 = 0
-    {%- endif %}
-
-),
 
 -- Reporting-currency units per unit of the order's currency on its order date; an order
 -- without a currency is in the reporting currency.
