@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 import reference as ref
-from dbt_project_runner import build
+from dbt_project_runner import build, run_dbt
 from mart_comparison import MART_KEYS, compare_rows, read_demo_raw
 
 CUT_OFF = date(2026, 6, 20)
@@ -119,3 +119,13 @@ def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw, batch_days):
         assert based == len(loaded_customers), (based, len(loaded_customers))
         full = build(tmp_path / f"full_{batch}", raw, {}, command="run")
         assert_identical(incremental, full)
+
+
+def test_incremental_mode_on_spark_is_a_var_error(tmp_path):
+    # Incremental mode runs on DuckDB and PostgreSQL only (it deletes rows): on Spark the switch
+    # stops the parse naming the var and the engine, before anything runs.
+    result = run_dbt(["parse", "--vars", "{crm_incremental: true}"], db_path=tmp_path / "unused.duckdb",
+                     target_path=tmp_path / "target", check=False, env={"CRM_TARGET": "spark"})
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "Invalid value for var 'crm_incremental'" in output and "false on spark" in output, output[-2000:]
