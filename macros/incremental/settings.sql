@@ -4,18 +4,12 @@
     under `crm_incremental`, where the on-run-start check and the hooks read them:
 
         {{ crm_retention.incremental_by_key('orders', 'order_id', 'ordered_at', settings=['orders']) }}
-        {{ crm_retention.incremental_by_customer(upstream='int_crm__orders', settings=[...]) }}
+        {{ crm_retention.incremental_by_customer(settings=['orders', 'periods'], log='stg_crm__order_changes', upstream='int_crm__orders') }}
         {{ crm_retention.incremental_log(settings=['orders']) }}
 
-    - reread.sql: a base table re-reads the raw rows of the keys changed within the lookback and
-      replaces those keys' rows (delete+insert); a full check compares every key and leaves
-      tombstones for keys that left the raw table.
-    - reconciliation.sql: after a base table writes, it must match the raw table (row counts and
-      change times), or the run stops naming the fix.
-    - state.sql: the order log's customers and the state table (settings and how far each
-      customer-grain table has consumed the log).
-    - this file: the switches and the settings recorded with each table.
-    What a run recomputes follows from what the tables already hold, never from stamps of the
+    reread.sql holds a base table's re-read and tombstones, reconciliation.sql its check after it
+    writes, state.sql the customer-grain tables and the state table, this file the switches and
+    the settings recorded with each table. What a run recomputes follows from what the tables already hold, never from stamps of the
     current run alone, so any interrupted or partial run followed by a normal run ends equal to a
     full refresh. Outside incremental mode all of it compiles to nothing.
 -#}
