@@ -19,16 +19,13 @@
 -#}
 {% macro incremental_by_key(source_name, key, own_time, settings) %}
     {% if crm_retention.is_incremental_mode() %}
-        {% do config(
-            materialized='incremental',
-            incremental_strategy='delete+insert',
+        {% do crm_retention._incremental_table(
+            {'source_name': source_name, 'key': key, 'own_time': own_time, 'settings': settings},
+            strategy='delete+insert',
             unique_key=key,
-            meta={'crm_incremental': {'source_name': source_name, 'key': key, 'own_time': own_time, 'settings': settings}},
             pre_hook='{% if is_incremental() %}delete from {{ this }} where ' ~ key ~ ' is null{% endif %}',
             post_hook=['{% if is_incremental() %}{{ crm_retention.reconcile_raw_rows("' ~ source_name ~ '", "'
-                ~ own_time ~ '") }}{% endif %}'] + crm_retention._record_state_hooks(),
-        ) %}
-        {% do crm_retention.check_incremental_settings(model.name) %}
+                ~ own_time ~ '") }}{% endif %}']) %}
     {% else %}
         {% do config(materialized='table') %}
     {% endif %}

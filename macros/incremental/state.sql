@@ -28,18 +28,28 @@
     {% if crm_retention.is_incremental_mode() %}
         {#- Rendered in every incremental-mode parse, so dbt runs the log first. -#}
         {% do ref(log) %}
-        {% do config(
-            materialized='incremental',
-            incremental_strategy='append',
-            meta={'crm_incremental': {'settings': settings, 'log': log, 'upstream': upstream}},
+        {% do crm_retention._incremental_table({'settings': settings, 'log': log, 'upstream': upstream},
             pre_hook='{% if is_incremental() %}delete from {{ this }} where customer_id in ('
-                ~ '{{ crm_retention.changed_customers() }}){% endif %}',
-            post_hook=crm_retention._record_state_hooks(),
-        ) %}
-        {% do crm_retention.check_incremental_settings(model.name) %}
+                ~ '{{ crm_retention.changed_customers() }}){% endif %}') %}
     {% else %}
         {% do config(materialized=full_build) %}
     {% endif %}
+{% endmacro %}
+
+{#-
+    The config every incremental table shares: its opt-in's arguments kept in its meta, its state
+    recorded after it writes (after `post_hook`), its settings checked when it compiles.
+-#}
+{% macro _incremental_table(arguments, strategy='append', unique_key=none, pre_hook=[], post_hook=[]) %}
+    {% do config(
+        materialized='incremental',
+        incremental_strategy=strategy,
+        unique_key=unique_key,
+        meta={'crm_incremental': arguments},
+        pre_hook=pre_hook,
+        post_hook=post_hook + crm_retention._record_state_hooks(),
+    ) %}
+    {% do crm_retention.check_incremental_settings(model.name) %}
 {% endmacro %}
 
 {#-
@@ -59,13 +69,7 @@
 -#}
 {% macro incremental_log(settings) %}
     {% if crm_retention.is_incremental_mode() %}
-        {% do config(
-            materialized='incremental',
-            incremental_strategy='append',
-            meta={'crm_incremental': {'settings': settings}},
-            post_hook=crm_retention._record_state_hooks(),
-        ) %}
-        {% do crm_retention.check_incremental_settings(model.name) %}
+        {% do crm_retention._incremental_table({'settings': settings}) %}
     {% else %}
         {% do config(enabled=false) %}
     {% endif %}
