@@ -94,6 +94,20 @@ def source_vars(tables: dict) -> dict:
     return values
 
 
+def postgres_connection():
+    """An autocommit connection to the PostgreSQL of profiles.yml's postgres target (the
+    throw-away cluster of scripts/engines/engines.sh unless CRM_PG_* say otherwise)."""
+    import psycopg2  # installed with dbt-postgres (requirements-engines.txt)
+
+    con = psycopg2.connect(host=os.environ.get("CRM_PG_HOST", "127.0.0.1"),
+                           port=int(os.environ.get("CRM_PG_PORT", "55432")),
+                           user=os.environ.get("CRM_PG_USER", "postgres"),
+                           password=os.environ.get("CRM_PG_PASSWORD", ""),
+                           dbname=os.environ.get("CRM_PG_DBNAME", "crm_retention"))
+    con.autocommit = True
+    return con
+
+
 def run_dbt(args: list[str], *, db_path: Path, target_path: Path, project_dir: Path = ROOT,
             check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     run_env = dict(os.environ)

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from dbt_project_runner import ROOT, run_dbt
+from dbt_project_runner import ROOT, postgres_connection, run_dbt
 
 HOST = ROOT / "integration_tests"
 ENGINE = os.environ.get("CRM_TARGET", "duckdb")
@@ -101,14 +101,7 @@ class Host:
 
     @staticmethod
     def _postgres(work):
-        import psycopg2  # installed with dbt-postgres (requirements-engines.txt)
-
-        con = psycopg2.connect(host=os.environ.get("CRM_PG_HOST", "127.0.0.1"),
-                               port=int(os.environ.get("CRM_PG_PORT", "55432")),
-                               user=os.environ.get("CRM_PG_USER", "postgres"),
-                               password=os.environ.get("CRM_PG_PASSWORD", ""),
-                               dbname=os.environ.get("CRM_PG_DBNAME", "crm_retention"))
-        con.autocommit = True
+        con = postgres_connection()
         try:
             with con.cursor() as cursor:
                 return work(cursor)

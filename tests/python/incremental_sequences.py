@@ -36,7 +36,7 @@ import duckdb
 
 import reference as ref
 
-from dbt_project_runner import run_dbt, source_vars, write_raw_tables
+from dbt_project_runner import postgres_connection, run_dbt, source_vars, write_raw_tables
 from mart_comparison import MART_KEYS, compare_rows, expected_marts, small_dataset
 from raw_schema import RAW_COLUMNS
 
@@ -94,14 +94,7 @@ class PostgresWarehouse(Warehouse):
     schema: str
 
     def _connect(self):
-        import psycopg2
-        con = psycopg2.connect(host=os.environ.get("CRM_PG_HOST", "127.0.0.1"),
-                               port=int(os.environ.get("CRM_PG_PORT", "55432")),
-                               user=os.environ.get("CRM_PG_USER", "postgres"),
-                               password=os.environ.get("CRM_PG_PASSWORD", ""),
-                               dbname=os.environ.get("CRM_PG_DBNAME", "crm_retention"))
-        con.autocommit = True
-        return con
+        return postgres_connection()
 
     def reset(self):
         con = self._connect()
