@@ -90,7 +90,7 @@ lint-incremental: $(VENV)/.installed
 # The fast suite: lint and every test not marked slow (pytest settings and markers:
 # pyproject.toml). It ends with how many tests cover the package, the oracle and the generators.
 test: $(VENV)/.installed $(VENV)/.installed-bi lint
-	$(PYTHON) -m pytest tests/python -q -m "not slow" --durations=10
+	$(PYTHON) -m pytest tests/python -q -m "not slow and not engines" --durations=10
 
 # The slow suite: the tests marked slow, the lowest claimed dbt-core, then the engines comparison.
 # pytest exits 5 when no test is marked slow; that is not a failure here.
@@ -98,9 +98,9 @@ test: $(VENV)/.installed $(VENV)/.installed-bi lint
 # two at a time (pytest-xdist): each is a handful of small dbt runs in its own directory.
 INCREMENTAL_TESTS := tests/python/test_incremental_sequences.py tests/python/test_incremental_drifts.py
 test-slow: $(VENV)/.installed $(VENV)/.installed-bi chromium
-	$(PYTHON) -m pytest tests/python -q -m slow --durations=10 \
+	$(PYTHON) -m pytest tests/python -q -m "slow and not engines" --durations=10 \
 		$(addprefix --ignore=,$(INCREMENTAL_TESTS)) || [ $$? -eq 5 ]
-	$(PYTHON) -m pytest $(INCREMENTAL_TESTS) -q -m slow -n 2
+	$(PYTHON) -m pytest $(INCREMENTAL_TESTS) -q -m "slow and not engines" -n 2
 	$(MAKE) test-min-dbt
 	$(MAKE) test-engines
 

@@ -117,6 +117,9 @@ run_test() {
         "$ROOT/tests/python/test_host_switches.py" -q -p no:cacheprovider
     # Incremental mode on PostgreSQL: the seeded random sequences of the property test
     # (CRM_PG_SEQUENCES of them, default 5; the slow suite runs 50 on DuckDB).
+    # The tests that need an engine's adapter and nothing else (marked engines).
+    log "tests that need the engine adapters"
+    "$VENV/bin/python" -m pytest "$ROOT/tests/python" -q -p no:cacheprovider -m engines
     log "incremental sequences on PostgreSQL"
     CRM_TARGET=postgres CRM_SEQUENCES="${CRM_PG_SEQUENCES:-5}" "$VENV/bin/python" -m pytest \
         "$ROOT/tests/python/test_incremental_sequences.py" -q -p no:cacheprovider -m slow

@@ -121,6 +121,7 @@ def test_incremental_runs_equal_full_refresh(tmp_path, demo_raw, batch_days):
         assert_identical(incremental, full)
 
 
+@pytest.mark.engines
 def test_incremental_mode_on_spark_is_a_var_error(tmp_path):
     # Incremental mode runs on DuckDB and PostgreSQL only (it deletes rows): on Spark the switch
     # stops the parse naming the var and the engine, before anything runs.
