@@ -113,3 +113,11 @@ def test_every_tracked_markdown_file_has_sound_fences():
     problems = [f"{path.relative_to(ROOT)}:{number}: {problem}"
                 for path in tracked_markdown() for number, problem in fence_problems(path.read_text(encoding="utf-8"))]
     assert not problems, "\n".join(problems)
+
+
+def test_readme_is_short_and_holds_no_timing():
+    # The README is for users: at most 15 KB; measured timings live in docs/benchmark.md.
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.encode("utf-8")) <= 15_000, f"README.md is {len(text.encode('utf-8'))} bytes; move details to docs/"
+    timings = re.findall(r"\b\d+(?:\.\d+)? ?(?:ms|s|sec|seconds|min|minutes)\b", text)
+    assert not timings, f"timings belong in docs/benchmark.md: {timings}"
