@@ -183,3 +183,39 @@ def test_segment_metrics_by_segment_value(demo_build, tmp_path, grain):
                                ("segment_customers_at_end", "customers_at_end"),
                                ("segment_retention_rate", "retention_rate"), ("segment_churn_rate", "churn_rate")]:
             assert same_number(row[metric], cell[column]), (grain, metric, row, cell[column])
+
+
+def period_start(day_: date, grain: str) -> date:
+    return date(day_.year, 1 if grain == "year" else (day_.month - 1) // 3 * 3 + 1, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("grain", ["quarter", "year"])
+def test_cohorts_at_a_coarser_cohort_grain_pool_the_monthly_cohorts(demo_build, tmp_path, grain):
+    """By quarter or year of acquisition: acquired customers are counted once per cohort, and the
+    cohort retention rate at k pools the monthly cohorts that reached k. Expected: the reference's
+    monthly cohort cells (from the demo's raw rows), summed here."""
+    from mart_comparison import expected_marts, read_demo_raw
+
+    pooled: dict[tuple, list[int]] = {}
+    acquired: dict[date, int] = {}
+    for cell in expected_marts(read_demo_raw(), period="month")["crm__cohort_retention"]:
+        start, k = period_start(cell["cohort_period"], grain), cell["periods_since_acquisition"]
+        sums = pooled.setdefault((start, k), [0, 0])
+        sums[0] += cell["cohort_size"]
+        sums[1] += cell["active_customers"]
+        if k == 0:
+            acquired[start] = acquired.get(start, 0) + cell["cohort_size"]
+    dimension = f"cohort_cell__cohort_period__{grain}"
+    rows = query_csv(demo_build, tmp_path, "--metrics",
+                     "acquired_customers,cohort_size,cohort_active_customers,cohort_retention_rate",
+                     "--group-by", f"{dimension},cohort_cell__periods_since_acquisition")
+    assert len(rows) == len(pooled)
+    totals: dict[date, int] = {}
+    for row in rows:
+        start, k = day(row[dimension]), int(row["cohort_cell__periods_since_acquisition"])
+        size, active = pooled[(start, k)]
+        assert (int(row["cohort_size"]), int(row["cohort_active_customers"])) == (size, active), (start, k)
+        assert same_number(row["cohort_retention_rate"], active / size), (start, k)
+        totals[start] = totals.get(start, 0) + int(row["acquired_customers"])
+    assert totals == acquired and sum(acquired.values()) > 1000
