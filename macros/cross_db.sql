@@ -29,6 +29,24 @@
     regexp_contains({{ expression }}, r'{{ pattern }}')
 {%- endmacro %}
 
+{#- Text with every character of `characters` (an SQL text expression) trimmed from both ends. -#}
+{% macro trim_characters(text, characters) %}
+    {{ return(adapter.dispatch('trim_characters', 'crm_retention')(text, characters)) }}
+{% endmacro %}
+
+{% macro default__trim_characters(text, characters) -%}
+    trim(both {{ characters }} from {{ text }})
+{%- endmacro %}
+
+{#- Snowflake's and BigQuery's trim take the characters as a second argument, not `both ... from`. -#}
+{% macro snowflake__trim_characters(text, characters) -%}
+    trim({{ text }}, {{ characters }})
+{%- endmacro %}
+
+{% macro bigquery__trim_characters(text, characters) -%}
+    trim({{ text }}, {{ characters }})
+{%- endmacro %}
+
 {#- Every match of a pattern replaced (same backslash rule as regex_matches). -#}
 {% macro regex_replace_all(expression, pattern, replacement) %}
     {{ return(adapter.dispatch('regex_replace_all', 'crm_retention')(expression, pattern, replacement)) }}
@@ -39,6 +57,15 @@
 {%- endmacro %}
 
 {% macro spark__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{#- Snowflake's and Redshift's regexp_replace replace every match; their 4th argument is a position. -#}
+{% macro snowflake__regex_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{% macro redshift__regex_replace_all(expression, pattern, replacement) -%}
     regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
 {%- endmacro %}
 
