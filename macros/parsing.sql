@@ -87,91 +87,47 @@
 {#-
     The accepted shape of a text amount (docs/definitions.md, "Accepted shapes"): a number with
     at most one currency symbol or three-letter code at either end, thousands separators in
-    valid groups only, and at most 20 digits before the point: below 10^20, so that the sum of
-    10^12 amounts still fits the money type (decimal(38, 6)). '12 50', '1$2$3' and '12,50'
-    match nothing and are rejected, never guessed.
+    valid groups only, and at most 32 digits before the point, so that it fits the money type
+    (decimal(38, 6)). '12 50', '1$2$3' and '12,50' match nothing and are rejected, never guessed.
 -#}
 {% macro amount_pattern() %}
     {%- set symbol = '([$€£]|[A-Za-z]{3})' -%}
-    {%- set number = '([0-9]{1,20}|[0-9]{1,3}(,[0-9]{3}){1,5}|[0-9]{1,2}(,[0-9]{3}){6})([.][0-9]+)?' -%}
+    {%- set number = '([0-9]{1,32}|[0-9]{1,3}(,[0-9]{3}){1,9})([.][0-9]+)?' -%}
     {{ return('^(' ~ symbol ~ ' ?-?' ~ number ~ '|-?' ~ symbol ~ ' ?' ~ number ~ '|-?' ~ number ~ '( ?' ~ symbol ~ ')?)$') }}
 {% endmacro %}
-
-{#- The largest size of an amount, a converted amount and a sum's term (docs/definitions.md). -#}
-{% macro amount_limit() -%}
-    1e20
-{%- endmacro %}
 
 {% macro amount_is_number(text) -%}
     coalesce({{ crm_retention.regex_matches(text, crm_retention.amount_pattern()) }}, false)
 {%- endmacro %}
 
 {#- The amount's value; only meaningful where amount_is_number holds (symbols, codes and separators dropped). -#}
-{% macro amount_value(text, data_type=none) -%}
-    cast({{ crm_retention.regex_replace_all(text, '[^0-9.-]', '') }} as {{ data_type or crm_retention.type_money() }})
-{%- endmacro %}
-
-{#-
-    The currency written in an amount's text, upper-cased: its three-letter code, or the symbol
-    itself ('$', '€', '£'; which code a symbol stands for depends on the row's currency, see
-    currency_of_amount); null without one. Only meaningful where amount_is_number holds. Most
-    amounts start and end with a digit and skip the regex.
--#}
-{% macro amount_currency_mark(text) -%}
-    case
-        when ascii(right({{ text }}, 1)) between 48 and 57 and ascii({{ text }}) between 48 and 57 then null
-        else nullif(upper({{ crm_retention.regex_replace_all(text, '[-0-9., ]', '') }}), '')
-    end
-{%- endmacro %}
-
-{#-
-    The dollar currencies a '$' in an amount agrees with; without a currency in the row, '$' is
-    USD ('€' EUR, '£' GBP).
--#}
-{% macro dollar_currencies() %}
-    {{ return(['USD', 'AUD', 'BSD', 'BBD', 'BZD', 'BMD', 'BND', 'CAD', 'KYD', 'FJD', 'GYD', 'HKD', 'JMD', 'LRD',
-        'NAD', 'NZD', 'SBD', 'SGD', 'SRD', 'TTD', 'TWD', 'XCD', 'ZWL', 'MXN', 'ARS', 'CLP', 'COP', 'CUP', 'DOP', 'UYU']) }}
-{% endmacro %}
-
-{#- The currency code of an amount's mark (amount_currency_mark) for a row whose currency column holds `row_currency` (upper-cased, or null). -#}
-{% macro currency_of_amount(mark, row_currency) -%}
-    case
-        when {{ mark }} = '$' and {{ row_currency }} in ('{{ crm_retention.dollar_currencies() | join("', '") }}') then {{ row_currency }}
-        when {{ mark }} = '$' then 'USD'
-        when {{ mark }} = '€' then 'EUR'
-        when {{ mark }} = '£' then 'GBP'
-        else {{ mark }}
-    end
+{% macro amount_value(text) -%}
+    cast({{ crm_retention.regex_replace_all(text, '[^0-9.-]', '') }} as {{ crm_retention.type_money() }})
 {%- endmacro %}
 
 {#-
     An amount column as expressions, typed or text: is_present (a value was given), is_number
-    (it is a number below amount_limit in size: not NaN, not infinite), value and currency_mark
-    (amount_currency_mark; null for a typed column). A typed column is never cast to text, and
-    cast only where it fits, so that no raw value can stop the build. `text` names the column's
-    trimmed text (raw_text) where a model has already computed it; the expressions read it many
-    times, so naming it keeps the compiled SQL short. Without it, raw_text of the column is
-    spelled out in each place. `data_type` is the type of the value (money by default; rates
-    keep a float's precision).
+    (it is a number that fits the money type: not NaN, not infinite, below 10^32 in size) and
+    value. A typed column is never cast to text, and cast only where it fits, so that no raw
+    value can stop the build. `text` names the column's trimmed text (raw_text) where a model
+    has already computed it; the expressions read it many times, so naming it keeps the
+    compiled SQL short. Without it, raw_text of the column is spelled out in each place.
 -#}
-{% macro parse_amount(column, data_type, text=none, value_type=none) %}
-    {% set value_type = value_type or crm_retention.type_money() %}
+{% macro parse_amount(column, data_type, text=none) %}
     {% if crm_retention.is_numeric_type(data_type) %}
         {#- NaN sorts above every number on the supported engines, so the bound rejects it too. -#}
-        {% set fits = '(abs(' ~ column ~ ') < ' ~ crm_retention.amount_limit() ~ ')' %}
+        {% set fits = '(abs(' ~ column ~ ') < 1e32)' %}
         {{ return({
             'is_present': '(' ~ column ~ ' is not null)',
             'is_number': 'coalesce(' ~ fits ~ ', false)',
-            'value': 'case when ' ~ fits ~ ' then cast(' ~ column ~ ' as ' ~ value_type ~ ') end',
-            'currency_mark': 'cast(null as ' ~ dbt.type_string() ~ ')',
+            'value': 'case when ' ~ fits ~ ' then cast(' ~ column ~ ' as ' ~ crm_retention.type_money() ~ ') end',
         }) }}
     {% endif %}
     {% set text = text or crm_retention.raw_text(column) %}
     {{ return({
         'is_present': '(' ~ text ~ ' is not null)',
         'is_number': crm_retention.amount_is_number(text),
-        'value': 'case when ' ~ crm_retention.amount_is_number(text) ~ ' then ' ~ crm_retention.amount_value(text, value_type) ~ ' end',
-        'currency_mark': 'case when ' ~ crm_retention.amount_is_number(text) ~ ' then ' ~ crm_retention.amount_currency_mark(text) ~ ' end',
+        'value': 'case when ' ~ crm_retention.amount_is_number(text) ~ ' then ' ~ crm_retention.amount_value(text) ~ ' end',
     }) }}
 {% endmacro %}
 
