@@ -286,6 +286,24 @@ activity as (
 
 ),
 
+-- The period of each cohort customer's latest counted order up to the as-of date (the row
+-- without a next period), counted per cohort and period: a customer is active in k or later
+-- for every k up to that period's.
+last_activity as (
+
+    select
+        {{ crm_retention.segment_key(segmented, 'cohorts') }}
+        cohorts.cohort_period,
+        customer_periods.period_start,
+        count(*) as last_active_customers
+    from customer_periods
+    inner join {{ 'segment_cohorts as cohorts' if segmented else 'cohorts' }}
+        on customer_periods.customer_id = cohorts.customer_id
+    where customer_periods.next_period_start is null
+    group by {{ crm_retention.segment_key(segmented, 'cohorts') }} cohorts.cohort_period, customer_periods.period_start
+
+),
+
 filled as (
 
     select
@@ -297,13 +315,32 @@ filled as (
         cast(cells.cohort_size as {{ bigint }}) as cohort_size,
         cast(coalesce(activity.active_customers, 0) as {{ bigint }}) as active_customers,
         cast(coalesce(activity.orders, 0) as {{ bigint }}) as orders,
-        cast(coalesce(activity.revenue, 0) as {{ crm_retention.type_money() }}) as revenue
+        cast(coalesce(activity.revenue, 0) as {{ crm_retention.type_money() }}) as revenue,
+        coalesce(last_activity.last_active_customers, 0) as last_active_customers
     from cells
     left join activity
         on
             cells.cohort_period = activity.cohort_period
             and cells.period_start = activity.period_start
             {{- crm_retention.same_segment(segmented, 'cells', 'activity') }}
+    left join last_activity
+        on
+            cells.cohort_period = last_activity.cohort_period
+            and cells.period_start = last_activity.period_start
+            {{- crm_retention.same_segment(segmented, 'cells', 'last_activity') }}
+
+),
+
+unbounded as (
+
+    select
+        *,
+        cast(sum(last_active_customers) over (
+            {{ crm_retention.partition_by_segment(segmented, 'cohort_period') }}
+            order by periods_since_acquisition desc
+            rows between unbounded preceding and current row
+        ) as {{ bigint }}) as unbounded_active_customers
+    from filled
 
 ),
 
@@ -318,6 +355,8 @@ final as (
         cohort_size,
         active_customers,
         {{ crm_retention.safe_divide('active_customers', 'cohort_size') }} as retention_rate,
+        unbounded_active_customers,
+        {{ crm_retention.safe_divide('unbounded_active_customers', 'cohort_size') }} as unbounded_retention_rate,
         orders,
         revenue,
         {{ crm_retention.safe_divide(
@@ -325,9 +364,43 @@ final as (
             ~ ' order by periods_since_acquisition rows between unbounded preceding and current row)',
             'cohort_size'
         ) }} as cumulative_revenue_per_customer
-    from filled
+    from unbounded
 
 )
 
 select * from final
+{% endmacro %}
+
+{#-
+    Bracket retention (crm__cohort_bracket_retention): a list of period ranges [first, last] in
+    periods since acquisition, whole numbers with 0 <= first <= last, e.g. [[1, 1], [2, 3]].
+    Empty leaves the mart disabled. Validated like every var (macros/validation.sql).
+-#}
+{% macro get_retention_brackets() %}
+    {% set value = var('crm_retention_brackets', [[1, 1], [2, 3], [4, 6], [7, 12]]) %}
+    {% set allowed = 'a list of period ranges [first, last] in periods since acquisition, whole numbers with 0 <= first <= last, e.g. [[1, 1], [2, 3], [4, 6]], or [] for none' %}
+    {% if value is none %}
+        {{ return([]) }}
+    {% endif %}
+    {% if value is string or value is mapping or value is not iterable %}
+        {{ crm_retention._crm_var_error('crm_retention_brackets', value, allowed) }}
+    {% endif %}
+    {% set brackets = [] %}
+    {% for item in value %}
+        {% if item is string or item is mapping or item is not iterable or item | length != 2 %}
+            {{ crm_retention._crm_var_error('crm_retention_brackets', value, allowed) }}
+        {% endif %}
+        {% for bound in item %}
+            {% if bound is boolean or not modules.re.fullmatch('[0-9]{1,6}', bound | string | trim) %}
+                {{ crm_retention._crm_var_error('crm_retention_brackets', value, allowed) }}
+            {% endif %}
+        {% endfor %}
+        {% set first = item[0] | string | trim | int %}
+        {% set last = item[1] | string | trim | int %}
+        {% if first > last or [first, last] in brackets %}
+            {{ crm_retention._crm_var_error('crm_retention_brackets', value, allowed ~ '; each range once') }}
+        {% endif %}
+        {% do brackets.append([first, last]) %}
+    {% endfor %}
+    {{ return(brackets) }}
 {% endmacro %}
