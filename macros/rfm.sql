@@ -49,14 +49,13 @@
 {%- endmacro %}
 
 {#-
-    1 where a row (value, id) comes after a boundary row (boundary_value, boundary_id) in the
-    order by value and then id, as `order by value, id` sorts them, else 0: the RFM scores
-    compare each customer with the last customer of every quintile
-    (int_crm__customer_rfm_boundaries).
+    1 where a value lies above an RFM boundary, else 0 (also without a boundary): a value equal
+    to the boundary stays below it, so equal customers get equal scores
+    (int_crm__customer_rfm_scores).
 -#}
-{% macro passes_boundary(value, id, boundary_value, boundary_id) -%}
+{% macro passes_boundary(value, boundary_value) -%}
     case
-        when {{ value }} > {{ boundary_value }} or ({{ value }} = {{ boundary_value }} and {{ id }} > {{ boundary_id }}) then 1
+        when {{ value }} > {{ boundary_value }} then 1
         else 0
     end
 {%- endmacro %}

@@ -188,6 +188,19 @@
     {{ return(value | trim | lower) }}
 {% endmacro %}
 
+{#-
+    What a return line (a negative amount at crm_orders_grain: line, as retail exports ship
+    them) does: net (default) subtracts it from its order's revenue, reject rejects it as
+    negative_amount. At order grain a negative amount is always rejected.
+-#}
+{% macro get_order_line_returns() %}
+    {% set value = var('crm_order_line_returns', 'net') %}
+    {% if value is not string or (value | trim | lower) not in ['reject', 'net'] %}
+        {{ crm_retention._crm_var_error('crm_order_line_returns', value, 'reject | net') }}
+    {% endif %}
+    {{ return(value | trim | lower) }}
+{% endmacro %}
+
 {#- The currency every money column of the marts is in, upper-cased; null: the data is single-currency. -#}
 {% macro get_reporting_currency() %}
     {% set value = var('crm_reporting_currency', none) %}

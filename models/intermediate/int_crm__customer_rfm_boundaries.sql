@@ -1,18 +1,22 @@
 {#-
-    The four quintile boundaries of each RFM measure, one row per quintile 1-4: the last
-    customer of that quintile when the customers with a counted order are ordered as the scores
-    order them (SPEC section 4: ntile(5), ties broken by customer_id), with the measure and the
-    customer_id of that customer. int_crm__customer_rfm_scores scores each customer by comparing
-    it with these twelve customers, so no window sorts every customer.
+    The four boundaries of each RFM measure, one row per quintile 1-4: the measure's value at the
+    end of that quintile. A customer's score is one more than the number of boundaries its value
+    is above (int_crm__customer_rfm_scores), so customers with equal values score the same and a
+    tie at a boundary lies wholly below it (SPEC section 4).
 
-    A boundary is the customer at a known position: quintile k ends at k * (size + 1) while k is
-    among the first `larger` quintiles (those holding one customer more), at larger + k * size
-    after them, with size = customers / 5 rounded down and larger = customers mod 5. The group
-    holding that position is found from the groups' sizes (recency by last order date, frequency
-    by orders, money by `value_group`), and only the customers of those groups are ranked.
-    Recency orders by the last order date, as days since it would: the boundaries do not move
-    with the as-of date.
+    Quintile k ends at position k * (size + 1) while k is among the first `larger` quintiles
+    (those holding one customer more), at larger + k * size after them, with size = customers / 5
+    rounded down and larger = customers mod 5, in the order of the measure (ntile(5)'s
+    positions). The group holding that position is found from the groups' sizes (recency by last
+    order date, frequency by orders, money by `value_group`), and only the customers of those
+    groups are ranked, so no window sorts every customer. Recency orders by the last order date,
+    as days since it would: the boundaries do not move with the as-of date.
+
+    A measure named in crm_rfm_cut_points takes its boundaries from there instead: frequency and
+    monetary the cut points themselves; recency, in days since the last order, the last order
+    date one day before each cut point's distance from the as-of date.
 -#}
+{%- set cut_points = crm_retention.get_rfm_cut_points() -%}
 {%- set measures = [
     {'name': 'recency', 'value': 'last_order_date', 'group': 'last_order_date', 'group_type': 'date'},
     {'name': 'frequency', 'value': 'orders', 'group': 'orders', 'group_type': dbt.type_bigint()},
@@ -24,6 +28,12 @@ with
 cohorts as (
 
     select * from {{ ref('int_crm__customer_cohorts') }}
+
+),
+-- Read by recency cut points only; imported always so the DAG does not depend on a var.
+as_of as (
+
+    select * from {{ ref('int_crm__as_of') }}
 
 ),
 
@@ -73,6 +83,28 @@ boundary_positions as (
 
 ),
 {%- for measure in measures %}
+{%- set points = cut_points.get(measure.name) %}
+{%- if points %}
+
+-- {{ measure.name | capitalize }}: the configured cut points.
+{{ measure.name }}_boundaries as (
+
+    {%- for point in points %}
+    select
+        {{ loop.index }} as quintile,
+        {%- if measure.name == 'recency' %}
+        {{ dbt.dateadd('day', '-' ~ ((points[4 - loop.index] | int) + 1), 'as_of.as_of_date') }} as boundary_value
+    from as_of
+        {%- else %}
+        cast({{ point }} as {{ crm_retention.type_money() if measure.name == 'monetary' else dbt.type_bigint() }}) as boundary_value
+        {%- endif %}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+
+),
+{%- else %}
 
 -- {{ measure.name | capitalize }}: the groups in ascending order, the customers before each.
 {{ measure.name }}_starts as (
@@ -111,12 +143,11 @@ boundary_positions as (
 {{ measure.name }}_ranked as (
 
     select
-        measures.customer_id,
         measures.{{ measure.name }}_value as boundary_value,
         measures.{{ measure.name }}_group as group_key,
         row_number() over (
             partition by measures.{{ measure.name }}_group
-            order by measures.{{ measure.name }}_value, measures.customer_id
+            order by measures.{{ measure.name }}_value
         ) as position_in_group
     from measures
     where measures.{{ measure.name }}_group in (select {{ measure.name }}_boundary_groups.group_key from {{ measure.name }}_boundary_groups)
@@ -127,8 +158,7 @@ boundary_positions as (
 
     select
         {{ measure.name }}_boundary_groups.quintile,
-        {{ measure.name }}_ranked.boundary_value,
-        {{ measure.name }}_ranked.customer_id
+        {{ measure.name }}_ranked.boundary_value
     from {{ measure.name }}_boundary_groups
     inner join {{ measure.name }}_ranked
         on
@@ -136,18 +166,16 @@ boundary_positions as (
             and {{ measure.name }}_boundary_groups.position_in_group = {{ measure.name }}_ranked.position_in_group
 
 ),
+{%- endif %}
 {%- endfor %}
 
 final as (
 
     select
         cast(boundary_positions.quintile as {{ dbt.type_int() }}) as quintile,
-        recency_boundaries.boundary_value as recency_last_order_date,
-        recency_boundaries.customer_id as recency_customer_id,
+        cast(recency_boundaries.boundary_value as date) as recency_last_order_date,
         cast(frequency_boundaries.boundary_value as {{ dbt.type_bigint() }}) as frequency_orders,
-        frequency_boundaries.customer_id as frequency_customer_id,
-        cast(monetary_boundaries.boundary_value as {{ crm_retention.type_money() }}) as monetary_net_revenue,
-        monetary_boundaries.customer_id as monetary_customer_id
+        cast(monetary_boundaries.boundary_value as {{ crm_retention.type_money() }}) as monetary_net_revenue
     from boundary_positions
     inner join recency_boundaries
         on boundary_positions.quintile = recency_boundaries.quintile

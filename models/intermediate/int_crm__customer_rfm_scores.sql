@@ -1,15 +1,11 @@
 {#-
     RFM scores as of the as-of date, one row per customer with a counted order: recency (days
-    since the last order), frequency (orders) and monetary (net revenue), each scored 1-5 by
-    quintile, 5 best, ties broken by customer_id (SPEC section 4).
-
-    A score is ntile(5) over all customers, computed without a window over every customer (which
-    re-sorts them all each run, and which a distributed engine runs on a single partition): a
-    customer's quintile is one more than the number of quintile boundaries
-    (int_crm__customer_rfm_boundaries, the last customer of quintiles 1-4) it comes after, in the
-    order of the measure and then customer_id. A full build makes it a table; in incremental mode
-    it is a view (`as_of_step`), so a run recomputes twelve boundary customers, not a row per
-    customer.
+    since the last order), frequency (orders) and monetary (net revenue), each scored 1-5, 5 best
+    (SPEC section 4). A score is one more than the number of boundaries
+    (int_crm__customer_rfm_boundaries: quintile ends, or crm_rfm_cut_points) the customer's value
+    is above, so customers with equal values get equal scores; no window sorts every customer. A
+    full build makes it a table; in incremental mode it is a view (`as_of_step`), so a run
+    recomputes twelve boundary values, not a row per customer.
 -#}
 {%- set measures = [
     {'name': 'recency', 'value': 'last_order_date', 'boundary': 'recency_last_order_date'},
@@ -38,22 +34,19 @@ boundaries as (
 boundary_row as (
 
     select
-        count(*) as boundary_customers,
         {%- for boundary in boundaries %}
-        max(case when quintile = {{ boundary.quintile }} then {{ boundary.measure.boundary }} end) as {{ boundary.name }}_value,
-        max(case when quintile = {{ boundary.quintile }} then {{ boundary.measure.name }}_customer_id end) as {{ boundary.name }}_customer_id{% if not loop.last %},{% endif %}
+        max(case when quintile = {{ boundary.quintile }} then {{ boundary.measure.boundary }} end) as {{ boundary.name }}_value{% if not loop.last %},{% endif %}
         {%- endfor %}
     from boundaries
 
 ),
 
--- 1 where the customer passes the boundary (comes after it): later in the measure's order, or equal and
--- later by customer_id.
+-- 1 where the customer's value is above the boundary; a value equal to it stays below.
 passed as (
 
     select
         {%- for boundary in boundaries %}
-        {{ crm_retention.passes_boundary('cohorts.' ~ boundary.measure.value, 'cohorts.customer_id', 'boundary_row.' ~ boundary.name ~ '_value', 'boundary_row.' ~ boundary.name ~ '_customer_id') }}
+        {{ crm_retention.passes_boundary('cohorts.' ~ boundary.measure.value, 'boundary_row.' ~ boundary.name ~ '_value') }}
             as {{ boundary.name }}_passed,
         {%- endfor %}
         cohorts.customer_id

@@ -1229,19 +1229,45 @@ def ntile(n_rows: int, buckets: int = 5) -> list[int]:
     return result
 
 
-def _scores(items: list[tuple[Any, str]]) -> dict[str, int]:
-    """ntile(5) over items already sortable as (sort value, customer_id)."""
-    ordered = sorted(items)
-    return {cid: score for (_, cid), score in zip(ordered, ntile(len(ordered)))}
+def quintile_boundaries(values: list[Any]) -> list[Any]:
+    """The value at the end of quintiles 1-4 when the values are sorted ascending, the quintiles
+    sized as ntile(5) sizes them."""
+    ordered = sorted(values)
+    buckets = ntile(len(ordered))
+    # the last value in buckets 1..k (an empty bucket ends where the one before it does)
+    return [ordered[sum(1 for b in buckets if b <= k) - 1] for k in range(1, 5)]
+
+
+def score_above(value: Any, boundaries: list[Any]) -> int:
+    """1 + the boundaries the value lies above: a value equal to a boundary stays below it, so
+    equal values score alike."""
+    return 1 + sum(1 for b in boundaries if value > b)
 
 
 def rfm_scores(recency_days: dict[str, int], frequency: dict[str, int],
-               monetary: dict[str, Decimal]) -> dict[str, tuple[int, int, int]]:
-    """recency: days since last order descending, then customer_id ascending (most recent = 5);
-    frequency / monetary: ascending, then customer_id ascending."""
-    r = _scores([(-days, cid) for cid, days in recency_days.items()])
-    f = _scores([(n, cid) for cid, n in frequency.items()])
-    mo = _scores([(v, cid) for cid, v in monetary.items()])
+               monetary: dict[str, Decimal],
+               cut_points: dict[str, list] | None = None) -> dict[str, tuple[int, int, int]]:
+    """Scores 1-5, 5 best, from boundaries on the values: quintile ends or, per measure, the
+    configured cut points. Frequency / monetary: a value up to cut point k scores k; recency in
+    days since the last order: up to cut point k scores 6 - k."""
+    cut_points = cut_points or {}
+    if not recency_days:
+        return {}
+
+    def frequency_like(name: str, values: dict[str, Any]) -> dict[str, int]:
+        bounds = ([Decimal(str(c)) for c in cut_points[name]] if name in cut_points
+                  else quintile_boundaries(list(values.values())))
+        return {cid: score_above(v, bounds) for cid, v in values.items()}
+
+    if "recency" in cut_points:
+        cuts = [int(c) for c in cut_points["recency"]]
+        r = {cid: 5 - sum(1 for c in cuts if days > c) for cid, days in recency_days.items()}
+    else:
+        # fewer days is better: score the negated days
+        bounds = quintile_boundaries([-d for d in recency_days.values()])
+        r = {cid: score_above(-d, bounds) for cid, d in recency_days.items()}
+    f = frequency_like("frequency", frequency)
+    mo = frequency_like("monetary", monetary)
     return {cid: (r[cid], f[cid], mo[cid]) for cid in recency_days}
 
 

@@ -351,13 +351,32 @@ def test_rfm_direction_and_ntile_sizes():
     assert customers["c0"]["rfm_segment"] == "lost"
 
 
-def test_rfm_ties_broken_by_customer_id():
+def test_rfm_equal_customers_score_alike():
     rows = [order(f"o{i}", cid, "2024-01-10") for i, cid in enumerate(["b", "a", "d", "c", "e"])]
     _, marts = build(rows)
     customers = {r["customer_id"]: r for r in marts["crm__customers"]}
-    # all equal: recency descending then id ascending -> a=1 ... e=5; same for f and m
-    assert [customers[c]["recency_score"] for c in "abcde"] == [1, 2, 3, 4, 5]
-    assert [customers[c]["frequency_score"] for c in "abcde"] == [1, 2, 3, 4, 5]
+    # all equal: every boundary is the common value and nobody lies above it
+    assert {customers[c]["rfm_score"] for c in "abcde"} == {"111"}
+
+
+def test_rfm_ties_lie_below_the_boundary():
+    # frequencies of ten customers, six of them one-order buyers: quintiles end at the 2nd, 4th,
+    # 6th and 8th value (1, 1, 1, 2), so one order scores 1, two 4, three or more 5
+    frequency = dict(zip("abcdefghij", [1, 1, 1, 1, 1, 1, 2, 2, 3, 5]))
+    recency = {c: 10 for c in frequency}
+    scores = ref.rfm_scores(recency, frequency, {c: Decimal(n) for c, n in frequency.items()})
+    assert [scores[c][1] for c in "abcdefghij"] == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
+    assert [scores[c][2] for c in "abcdefghij"] == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
+    assert {scores[c][0] for c in recency} == {1}
+
+
+def test_rfm_cut_points():
+    days = {"a": 0, "b": 30, "c": 31, "d": 365, "e": 366}
+    frequency = {"a": 1, "b": 2, "c": 4, "d": 5, "e": 6}
+    scores = ref.rfm_scores(days, frequency, {c: Decimal(1) for c in days},
+                            {"recency": [30, 90, 180, 365], "frequency": [1, 2, 3, 5]})
+    assert [scores[c][0] for c in "abcde"] == [5, 5, 4, 2, 1]
+    assert [scores[c][1] for c in "abcde"] == [1, 2, 4, 4, 5]
 
 
 def test_ntile_matches_sql():
