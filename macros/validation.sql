@@ -66,6 +66,35 @@
     {{ return(text | float) }}
 {% endmacro %}
 
+{#-
+    Explicit RFM boundaries: a mapping from recency, frequency and/or monetary to four ascending
+    cut points (the measures left out are scored by quintile). Frequency and monetary: a value up
+    to cut point k scores k, above the fourth 5. Recency, in days since the last order: up to cut
+    point k scores 6 - k (5 within the first), beyond the fourth 1.
+-#}
+{% macro get_rfm_cut_points() %}
+    {% set value = var('crm_rfm_cut_points', none) %}
+    {% set allowed = 'null, or a mapping of recency, frequency and/or monetary to four ascending numbers, e.g. {recency: [30, 90, 180, 365], frequency: [1, 2, 3, 5]} (recency and frequency whole numbers)' %}
+    {% if value is none %}{{ return({}) }}{% endif %}
+    {% if value is not mapping or value | length == 0 %}
+        {{ crm_retention._crm_var_error('crm_rfm_cut_points', value, allowed) }}
+    {% endif %}
+    {% set cut_points = {} %}
+    {% for measure, points in value.items() %}
+        {% set number = '[0-9]+' if measure in ['recency', 'frequency'] else '[0-9]+(\\.[0-9]+)?' %}
+        {% if measure not in ['recency', 'frequency', 'monetary'] or points is string or points is not iterable or points | length != 4 %}
+            {{ crm_retention._crm_var_error('crm_rfm_cut_points', value, allowed) }}
+        {% endif %}
+        {% for point in points %}
+            {% if point is boolean or not modules.re.fullmatch(number, point | string | trim) or (loop.index0 > 0 and (point | float) <= (points[loop.index0 - 1] | float)) %}
+                {{ crm_retention._crm_var_error('crm_rfm_cut_points', value, allowed) }}
+            {% endif %}
+        {% endfor %}
+        {% do cut_points.update({measure: points | map('string') | map('trim') | list}) %}
+    {% endfor %}
+    {{ return(cut_points) }}
+{% endmacro %}
+
 {#- The build's own UTC date as 'YYYY-MM-DD': no date var may lie after it. -#}
 {% macro build_date() %}
     {{ return(run_started_at.strftime('%Y-%m-%d')) }}
@@ -354,4 +383,5 @@
     {% do crm_retention.get_clv_time_unit_days() %}
     {% do crm_retention.get_clv_horizon_days() %}
     {% do crm_retention.get_clv_annual_discount_rate() %}
+    {% do crm_retention.get_rfm_cut_points() %}
 {% endmacro %}
