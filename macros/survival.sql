@@ -15,7 +15,8 @@
 -#}
 {% macro kaplan_meier(observations, curve_columns) %}
 {%- set curve = curve_columns | join(', ') -%}
-{%- set float = dbt.type_float() -%}
+{#- A 64-bit float: dbt.type_float() is a 32-bit one on DuckDB. -#}
+{%- set float = crm_retention.type_rate() -%}
 {#- The 97.5% quantile of the standard normal distribution, to double precision. -#}
 {%- set z = '1.959963984540054' -%}
 {%- set running = 'partition by ' ~ curve ~ ' order by duration_days rows between unbounded preceding and current row' %}

@@ -82,7 +82,8 @@ MART_COLUMNS: dict[str, list[str]] = {
     "crm__retention": _PERIOD_COLUMNS + _RETENTION_COLUMNS,
     "crm__cohort_retention": ["cohort_period", "periods_since_acquisition", "period_start",
                               "is_complete_period", "cohort_size", "active_customers",
-                              "retention_rate", "orders", "revenue",
+                              "retention_rate", "unbounded_active_customers",
+                              "unbounded_retention_rate", "orders", "revenue",
                               "cumulative_revenue_per_customer"],
     "crm__churn": ["customer_id", "churned_on", "period_start", "spell_number",
                    "spell_started_on", "last_order_date", "spell_orders", "spell_revenue",
@@ -967,6 +968,8 @@ def cohort_rows(m: _Model) -> list[dict[str, Any]]:
         active[key].add(o["customer_id"])
         orders[key] += 1
         revenue[key] += o["net_revenue"]
+    # definitions.md "Retention flavours": unbounded = an order in period k or any later one.
+    last_period = {c: m.period_of(d) for c, d in m.last_order_date.items()}
     rows = []
     for cohort in sorted(cohort_members):
         size = len(cohort_members[cohort])
@@ -974,6 +977,7 @@ def cohort_rows(m: _Model) -> list[dict[str, Any]]:
         for k, start in enumerate(s for s in m.spine if s >= cohort):  # k = 0 .. as-of period
             key = (cohort, start)
             cumulative += revenue[key]
+            unbounded = sum(1 for c in cohort_members[cohort] if last_period[c] >= start)
             rows.append({
                 "cohort_period": cohort,
                 "periods_since_acquisition": k,
@@ -982,6 +986,8 @@ def cohort_rows(m: _Model) -> list[dict[str, Any]]:
                 "cohort_size": size,
                 "active_customers": len(active[key]),
                 "retention_rate": ratio(len(active[key]), size),
+                "unbounded_active_customers": unbounded,
+                "unbounded_retention_rate": ratio(unbounded, size),
                 "orders": orders[key],
                 "revenue": revenue[key],
                 "cumulative_revenue_per_customer": money_ratio(cumulative, size),
