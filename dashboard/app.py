@@ -365,6 +365,27 @@ def retention_over_time(retention: pd.DataFrame) -> None:
     )
 
 
+def order_gaps(gaps: pd.DataFrame, window_days: int) -> None:
+    """How long customers take to come back (crm__order_gaps), the churn window marked: a gap of
+    W days or more is a churn and a reactivation."""
+    if gaps.empty:
+        return
+    st.subheader("Days between a customer's orders")
+    figure = px.bar(gaps, x="gap_days", y="gaps",
+                    labels={"gap_days": "days from one order day to the next", "gaps": "repeat gaps"})
+    figure.add_vline(x=window_days - 0.5, line_dash="dash", line_color="firebrick",
+                     annotation_text=f"churn window: {window_days} days")
+    figure.update_layout(height=300, margin=dict(t=30, b=10))
+    st.plotly_chart(figure, width="stretch", key="order_gaps_chart")
+    split = gaps.loc[gaps["gap_days"] >= window_days, "gaps"].sum() / gaps["gaps"].sum()
+    covering = int(gaps.loc[gaps["cumulative_share"] >= 0.9, "gap_days"].min())
+    st.caption(
+        f"{split:.1%} of repeat gaps are {window_days} days or longer: the churn window counts each as a churn "
+        f"and a reactivation. 90% of gaps are {covering} days or shorter; a window of {covering + 1} days "
+        "(crm_churn_window_days) keeps them in one spell."
+    )
+
+
 COHORT_MEASURES = {
     "Customer retention": ("retention_rate", ".0%", "rate"),
     "Revenue per customer": ("cumulative_revenue_per_customer", ",.0f", "money"),
@@ -591,3 +612,5 @@ def main() -> None:
 
 
 main()
+    if "crm__order_gaps" in present:
+        order_gaps(read(source, "crm__order_gaps", "gap_days"), int(settings["churn_window_days"]))

@@ -243,9 +243,8 @@
 {% endmacro %}
 
 {#- The share of a source's raw rows rejected (but superseded versions) above which the guard warns or fails. -#}
-{% macro get_rejected_share(level) %}
-    {% set name = 'crm_rejected_share_' ~ level %}
-    {% set value = var(name, {'warn': 0.02, 'error': 0.2}[level]) %}
+{% macro _crm_share(name, default) %}
+    {% set value = var(name, default) %}
     {% set text = value | string | trim %}
     {% if value is boolean or not modules.re.fullmatch('[0-9]*[.]?[0-9]+', text) or (text | float) > 1 %}
         {{ crm_retention._crm_var_error(name, value, 'a share from 0 to 1, e.g. 0.05') }}
@@ -258,6 +257,15 @@
     {% set error = crm_retention.get_rejected_share('error') %}
     {% if warn > error %}
         {{ crm_retention._crm_var_error('crm_rejected_share_warn', warn, 'a share no larger than crm_rejected_share_error (' ~ error ~ ')') }}
+{% macro get_rejected_share(level) %}
+    {{ return(crm_retention._crm_share('crm_rejected_share_' ~ level, {'warn': 0.02, 'error': 0.2}[level])) }}
+{% endmacro %}
+
+{#- The share of repeat gaps the churn window may split into a churn and a reactivation before the build warns. -#}
+{% macro get_churn_window_warn_share() %}
+    {{ return(crm_retention._crm_share('crm_churn_window_warn_share', 0.2)) }}
+{% endmacro %}
+
     {% endif %}
     {{ return({'warn': warn, 'error': error}) }}
 {% endmacro %}
@@ -385,3 +393,4 @@
     {% do crm_retention.get_clv_annual_discount_rate() %}
     {% do crm_retention.get_rfm_cut_points() %}
 {% endmacro %}
+    {% do crm_retention.get_churn_window_warn_share() %}

@@ -165,6 +165,23 @@ def test_retention_chart_draws_the_mart_rates(page, demo_build):
         assert all(same_number(y, row[name]) for y, row in zip(ys, rows)), name
 
 
+def test_order_gaps_chart_marks_the_churn_window(page, demo_build):
+    rows = mart(demo_build.db_path, "select * from main.crm__order_gaps order by gap_days")
+    window = mart(demo_build.db_path, "select churn_window_days from main.crm__report_settings")[0]["churn_window_days"]
+    spec = charts(page)["order_gaps_chart"]
+    [bars] = spec["data"]
+    assert decoded(bars["x"]) == [row["gap_days"] for row in rows]
+    assert decoded(bars["y"]) == [row["gaps"] for row in rows]
+    [line] = spec["layout"]["shapes"]
+    assert line["x0"] == line["x1"] == window - 0.5
+    total = sum(row["gaps"] for row in rows)
+    split = sum(row["gaps"] for row in rows if row["gap_days"] >= window) / total
+    covering = next(row["gap_days"] for row in rows if sum(r["gaps"] for r in rows if r["gap_days"] <= row["gap_days"]) >= 0.9 * total)
+    assert any(caption.value.startswith(f"{split * 100:.1f}% of repeat gaps are {window} days or longer")
+               and f"90% of gaps are {covering} days or shorter; a window of {covering + 1} days" in caption.value
+               for caption in page.caption)
+
+
 def test_cohort_heatmap_is_the_cohort_mart(page, demo_build):
     rows = mart(demo_build.db_path, "select * from main.crm__cohort_retention")
     heatmap = charts(page)["cohort_heatmap"]["data"][0]
