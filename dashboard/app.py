@@ -585,6 +585,8 @@ def main() -> None:
     retention, segmented = segment_rows(source, present, "retention", "crm__retention", segment, "period_start")
     retention_over_time(in_range(retention, "period_start", span))
     segment_note(segment, segmented)
+    if "crm__order_gaps" in present:
+        order_gaps(read(source, "crm__order_gaps", "gap_days"), int(settings["churn_window_days"]))
 
     st.header("Cohort retention")
     cohorts, segmented = segment_rows(source, present, "cohorts", "crm__cohort_retention", segment,
@@ -612,5 +614,3 @@ def main() -> None:
 
 
 main()
-    if "crm__order_gaps" in present:
-        order_gaps(read(source, "crm__order_gaps", "gap_days"), int(settings["churn_window_days"]))
