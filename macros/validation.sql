@@ -252,11 +252,6 @@
     {{ return(text | float) }}
 {% endmacro %}
 
-{% macro get_rejected_shares() %}
-    {% set warn = crm_retention.get_rejected_share('warn') %}
-    {% set error = crm_retention.get_rejected_share('error') %}
-    {% if warn > error %}
-        {{ crm_retention._crm_var_error('crm_rejected_share_warn', warn, 'a share no larger than crm_rejected_share_error (' ~ error ~ ')') }}
 {% macro get_rejected_share(level) %}
     {{ return(crm_retention._crm_share('crm_rejected_share_' ~ level, {'warn': 0.02, 'error': 0.2}[level])) }}
 {% endmacro %}
@@ -266,6 +261,11 @@
     {{ return(crm_retention._crm_share('crm_churn_window_warn_share', 0.2)) }}
 {% endmacro %}
 
+{% macro get_rejected_shares() %}
+    {% set warn = crm_retention.get_rejected_share('warn') %}
+    {% set error = crm_retention.get_rejected_share('error') %}
+    {% if warn > error %}
+        {{ crm_retention._crm_var_error('crm_rejected_share_warn', warn, 'a share no larger than crm_rejected_share_error (' ~ error ~ ')') }}
     {% endif %}
     {{ return({'warn': warn, 'error': error}) }}
 {% endmacro %}
@@ -392,5 +392,5 @@
     {% do crm_retention.get_clv_horizon_days() %}
     {% do crm_retention.get_clv_annual_discount_rate() %}
     {% do crm_retention.get_rfm_cut_points() %}
-{% endmacro %}
     {% do crm_retention.get_churn_window_warn_share() %}
+{% endmacro %}
