@@ -238,3 +238,19 @@
     {%- endfor -%}
     {{ dbt.concat(parts) }}
 {%- endmacro %}
+
+{#-
+    The spellings of "no value" that exports put in text attributes (docs/definitions.md,
+    "Cleaning"), compared after trimming and lower-casing; blank text is already null.
+-#}
+{% macro null_tokens() %}
+    {{ return(['#n/a', 'n/a', 'null', 'none', '-']) }}
+{% endmacro %}
+
+{#- A trimmed text attribute, null when it is one of the null_tokens (a customer's country `#N/A` is unknown, not a country). -#}
+{% macro attribute_text(text) -%}
+    case
+        when lower({{ text }}) in ('{{ crm_retention.null_tokens() | join("', '") }}') then null
+        else {{ text }}
+    end
+{%- endmacro %}

@@ -409,9 +409,14 @@ def _amount_reason(amount: Decimal | None) -> str | None:
     return None
 
 
+# definitions.md "Cleaning": spellings of "no value" in text attributes, any case.
+NULL_TOKENS = {"#n/a", "n/a", "null", "none", "-"}
+
+
 def _optional_text(value: Any) -> str | None:
-    """Reading: optional text attributes are trimmed; blank is null."""
-    return _trimmed_text(value)
+    """Reading: optional text attributes are trimmed; blank and the null tokens are null."""
+    text = _trimmed_text(value)
+    return None if text is None or text == "" or text.lower() in NULL_TOKENS else text
 
 
 def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
@@ -559,7 +564,7 @@ def clean_customers(rows: list[dict[str, Any]], *, today: date,
             "last_name": _optional_text(row.get("last_name")),
             "country": _optional_text(row.get("country")),
             # Definitions: channels are trimmed and lower-cased in staging.
-            "acquisition_channel": _channel_key(row.get("acquisition_channel")),
+            "acquisition_channel": _channel_key(_optional_text(row.get("acquisition_channel"))),
             "created_at": created_at,
             "updated_at": parse_timestamp(row.get("updated_at")),
         })

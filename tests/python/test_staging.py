@@ -230,6 +230,11 @@ CUSTOMERS = [
     (customer("c_zero_created", created_at="0001-01-01"), "too_early_timestamp"),
     (customer("c_bad_created", created_at="31/01/2024"), "invalid_timestamp"),
     (customer("c_future_created", created_at="2999-12-31"), "future_timestamp"),
+    # Null spellings of exports are no value (definitions.md, "Cleaning"); "NA" is Namibia.
+    (customer("c_null_tokens", email="#N/A", first_name=" N/A ", last_name="NULL", country="-",
+              acquisition_channel="None"), STAGED),
+    (customer("c_token_lookalikes", first_name="Jean-Luc", last_name="Nonet", country="NA",
+              acquisition_channel="n/a-partner"), STAGED),
 ]
 
 STAGED_CUSTOMERS = {
@@ -245,6 +250,10 @@ STAGED_CUSTOMERS = {
              "acquisition_channel": "email", "created_at": None, "updated_at": None},
     "c_no_created": {"email": None, "first_name": None, "last_name": None, "country": None,
                      "acquisition_channel": None, "created_at": None, "updated_at": None},
+    "c_null_tokens": {"email": None, "first_name": None, "last_name": None, "country": None,
+                      "acquisition_channel": None, "created_at": None, "updated_at": None},
+    "c_token_lookalikes": {"email": None, "first_name": "Jean-Luc", "last_name": "Nonet", "country": "NA",
+                           "acquisition_channel": "n/a-partner", "created_at": None, "updated_at": None},
 }
 
 

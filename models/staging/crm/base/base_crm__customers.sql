@@ -44,14 +44,10 @@ parsed_customers as {{ crm_retention.not_materialized() }} (
 
     select
         customer_id_text as customer_id,
-        email_text as email,
-        first_name_text as first_name,
-        last_name_text as last_name,
-        country_text as country,
-        lower(acquisition_channel_text) as acquisition_channel,
-        {%- for name in crm_retention.get_customer_segment_columns() %}
-        {{ name }}_text as {{ name }},
+        {%- for name in ['email', 'first_name', 'last_name', 'country'] + crm_retention.get_customer_segment_columns() %}
+        {{ crm_retention.attribute_text(name ~ '_text') }} as {{ name }},
         {%- endfor %}
+        lower({{ crm_retention.attribute_text('acquisition_channel_text') }}) as acquisition_channel,
         {{ created_at.is_present }} as has_created_at,
         {{ created_at.is_valid }} as is_created_at_valid,
         {{ created_at.utc }} as created_at,
