@@ -195,8 +195,11 @@ select * from final
     k = 0, 1, ... periods later. Every (cohort, k) cell up to the as-of period exists, zeros
     included; none beyond it. Per segment, a cohort exists for a value when the value has
     customers in it.
+    A segmented run reads the customers' segments from `segments_model` (customer_id,
+    segment_name, segment_value): int_crm__customer_segments, or int_crm__customer_first_products
+    for the first-product cohorts.
 -#}
-{% macro cohort_retention_by_cell(segmented=false) %}
+{% macro cohort_retention_by_cell(segmented=false, segments_model='int_crm__customer_segments') %}
 {%- set key = crm_retention.segment_key(segmented) -%}
 {%- set bigint = dbt.type_bigint() -%}
 
@@ -223,7 +226,7 @@ customer_periods as (
 {% if segmented -%}
 segments as (
 
-    select * from {{ ref('int_crm__customer_segments') }}
+    select * from {{ ref(segments_model) }}
 
 ),
 
@@ -403,4 +406,51 @@ select * from final
         {% do brackets.append([first, last]) %}
     {% endfor %}
     {{ return(brackets) }}
+{% endmacro %}
+
+{#- First-product cohorts: the products with the most customers acquired on them keep their own
+    rows, the others are grouped as 'other' (crm_first_product_top_n, a whole number from 1 to 1000). -#}
+{% macro get_first_product_top_n() %}
+    {% set value = var('crm_first_product_top_n', 10) %}
+    {% set text = value | string | trim %}
+    {% if value is boolean or not modules.re.fullmatch('[0-9]+', text) or (text | int) < 1 or (text | int) > 1000 %}
+        {{ crm_retention._crm_var_error('crm_first_product_top_n', value, 'a whole number of products from 1 to 1000') }}
+    {% endif %}
+    {{ return(text | int) }}
+{% endmacro %}
+
+{#-
+    The cohort cells a breakdown of crm__cohort_retention does not add up to (the segment and
+    first-product cohort marts): a select of every cell of `cohort_retention` and segment name of
+    `segment_names` where the values' cohort sizes, active and unbounded active customers,
+    orders or revenue in `breakdown` sum to another number, or are missing. For singular tests.
+-#}
+{% macro cohort_cells_not_adding_up(cohort_retention, breakdown, segment_names) %}
+{%- set counts = ['cohort_size', 'active_customers', 'unbounded_active_customers', 'orders', 'revenue'] %}
+    select
+        'cohort cell' as failed_grain,
+        {{ cohort_retention }}.period_start,
+        {{ segment_names }}.segment_name
+    from {{ cohort_retention }}
+    cross join {{ segment_names }}
+    left join (
+        select
+            cohort_period,
+            periods_since_acquisition,
+            segment_name,
+            {%- for column in counts %}
+            sum({{ column }}) as {{ column }}{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        from {{ breakdown }}
+        group by cohort_period, periods_since_acquisition, segment_name
+    ) as cell_sums
+        on
+            {{ cohort_retention }}.cohort_period = cell_sums.cohort_period
+            and {{ cohort_retention }}.periods_since_acquisition = cell_sums.periods_since_acquisition
+            and {{ segment_names }}.segment_name = cell_sums.segment_name
+    where
+        cell_sums.cohort_period is null
+        {%- for column in counts %}
+        or cell_sums.{{ column }} <> {{ cohort_retention }}.{{ column }}
+        {%- endfor %}
 {% endmacro %}

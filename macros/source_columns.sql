@@ -3,7 +3,7 @@
     Each spec names a column and whether it is required; staging reads a missing optional
     column as null and stops the build, naming the table, the column and the var that maps it,
     when a required one is missing. One macro per source, like Fivetran's get_<table>_columns.
-    `line_id` is read at crm_orders_grain: line only; `status` may be replaced by
+    `line_id`, `product_id` and `product_category` are read at crm_orders_grain: line only; `status` may be replaced by
     crm_default_order_status when the table has none.
 -#}
 
@@ -20,6 +20,9 @@
     ] %}
     {% if crm_retention.get_orders_grain() == 'line' %}
         {% do columns.append({'name': 'line_id', 'required': false}) %}
+        {#- What the line bought: first-product cohorts (crm__cohort_retention_by_first_product). -#}
+        {% do columns.append({'name': 'product_id', 'required': false}) %}
+        {% do columns.append({'name': 'product_category', 'required': false}) %}
     {% endif %}
     {{ return(columns) }}
 {% endmacro %}
@@ -100,7 +103,7 @@
     {% endif %}
     {% set contract = [] %}
     {% for spec in crm_retention.get_source_columns(source_name) %}{% do contract.append(spec.name) %}{% endfor %}
-    {% if source_name == 'orders' and 'line_id' not in contract %}{% do contract.append('line_id') %}{% endif %}
+    {% for line_column in ['line_id', 'product_id', 'product_category'] if source_name == 'orders' and line_column not in contract %}{% do contract.append(line_column) %}{% endfor %}
     {% set allowed = 'a map from the contract columns of ' ~ source_name ~ ' (' ~ (contract | join(', ')) ~ ') to the raw column names, e.g. {' ~ contract[0] ~ ': "My ' ~ contract[0] ~ '"}' %}
     {% if value is not mapping %}
         {{ crm_retention._crm_var_error(name, value, allowed) }}

@@ -1,7 +1,8 @@
 {#-
     The segment marts break the whole down: for every period (or cohort cell) and segment name,
-    the values' S, N, R, C, E, retained customers, orders and revenue add up to the unsegmented
-    marts', and every period of crm__retention appears under every segment name. Returns each
+    the values' S, N, R, C, E, retained customers, orders and revenue (and per cohort cell the
+    unbounded active customers) add up to the unsegmented marts', and every period of
+    crm__retention appears under every segment name. Returns each
     period (or cell) and segment name where a sum differs or is missing. Runs when crm_segments
     is set.
 -#}
@@ -91,41 +92,9 @@ period_differences as (
 
 ),
 
-cell_sums as (
-
-    select
-        cohort_period,
-        periods_since_acquisition,
-        segment_name,
-        sum(cohort_size) as cohort_size,
-        sum(active_customers) as active_customers,
-        sum(orders) as orders,
-        sum(revenue) as revenue
-    from cohort_retention_by_segment
-    group by cohort_period, periods_since_acquisition, segment_name
-
-),
-
+-- Every cohort cell, under every segment name (macros/retention_marts.sql).
 cell_differences as (
-
-    select
-        'cohort cell' as failed_grain,
-        cohort_retention.period_start,
-        segment_names.segment_name
-    from cohort_retention
-    cross join segment_names
-    left join cell_sums
-        on
-            cohort_retention.cohort_period = cell_sums.cohort_period
-            and cohort_retention.periods_since_acquisition = cell_sums.periods_since_acquisition
-            and segment_names.segment_name = cell_sums.segment_name
-    where
-        cell_sums.cohort_period is null
-        or cell_sums.cohort_size <> cohort_retention.cohort_size
-        or cell_sums.active_customers <> cohort_retention.active_customers
-        or cell_sums.orders <> cohort_retention.orders
-        or cell_sums.revenue <> cohort_retention.revenue
-
+    {{ crm_retention.cohort_cells_not_adding_up('cohort_retention', 'cohort_retention_by_segment', 'segment_names') }}
 )
 
 select * from period_differences

@@ -107,6 +107,8 @@ parsed_orders as {{ crm_retention.not_materialized() }} (
         customer_id_text as customer_id,
         {% if is_line_grain -%}
         line_id_text as line_id,
+        product_id_text as product_id,
+        product_category_text as product_category,
         {% endif -%}
         lower(status_text) as status,
         currency_text as currency,
@@ -213,6 +215,8 @@ final as (
         order_id,
         {% if is_line_grain -%}
         line_id,
+        product_id,
+        product_category,
         {% endif -%}
         customer_id,
         ordered_at,
