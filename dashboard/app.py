@@ -389,6 +389,7 @@ def order_gaps(gaps: pd.DataFrame, window_days: int) -> None:
 COHORT_MEASURES = {
     "Customer retention": ("retention_rate", ".0%", "rate"),
     "Revenue per customer": ("cumulative_revenue_per_customer", ",.0f", "money"),
+    "Unbounded retention": ("unbounded_retention_rate", ".0%", "rate"),
 }
 
 
@@ -430,6 +431,83 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, units: Units) -> None:
         table = cohorts[["cohort_period", "periods_since_acquisition", "cohort_size", "active_customers",
                          "retention_rate", "revenue", "cumulative_revenue_per_customer", "is_complete_period"]]
         st.dataframe(table, hide_index=True, column_config=units.columns(table), key="cohort_table")
+
+
+def curve_label(row, grain: str) -> str:
+    """The name a curve of the survival marts goes by on the page."""
+    if row["curve"] == "cohort":
+        return f"cohort {period_label(row['cohort_period'], grain)}"
+    if row["curve"] == "segment":
+        return f"{row['segment_name']} = {row['segment_value']}"
+    return ALL_CUSTOMERS
+
+
+def survival_curves(frame: pd.DataFrame, chosen: list[str], days: str, grain: str, key: str) -> None:
+    """Step curves of the chosen curves' Kaplan-Meier estimates, each with its 95% interval."""
+    frame = frame.assign(label=[curve_label(row, grain) for _, row in frame.iterrows()])
+    figure = go.Figure()
+    for label in chosen:
+        curve = frame[frame["label"] == label].sort_values(days)
+        x = [0, *curve[days].astype(int)]
+        figure.add_trace(go.Scatter(x=x, y=[1.0, *curve["survival_rate"]], name=label, mode="lines", line_shape="hv"))
+        figure.add_trace(go.Scatter(x=x + x[::-1], y=[1.0, *curve["survival_upper"], *curve["survival_lower"][::-1], 1.0],
+                                    name=f"{label} 95%", fill="toself", line_shape="hv", line_width=0, opacity=0.2,
+                                    showlegend=False, hoverinfo="skip"))
+    figure.update_layout(xaxis_title=days.replace("_", " "), yaxis_tickformat=".0%", yaxis_range=[0, 1.02],
+                         height=360, margin=dict(t=10, b=10))
+    st.plotly_chart(figure, width="stretch", key=key)
+
+
+def survival_section(source: Source, present: set[str], grain: str, segment, units: Units) -> None:
+    """Survival of the first spell and time to the second order (Kaplan-Meier, censored at the
+    as-of date) for the cohorts the reader picks, and the first-product cohorts."""
+    if "crm__survival" not in present:
+        return
+    st.header("Survival and time to second order")
+    survival = read(source, "crm__survival", "curve, cohort_period, days_since_acquisition")
+    cohort_labels = sorted({curve_label(row, grain) for _, row in survival[survival["curve"] == "cohort"].iterrows()})
+    options = [ALL_CUSTOMERS, *cohort_labels]
+    if segment is not None:
+        options.insert(1, f"{segment[0]} = {segment[1]}")
+    chosen = st.multiselect("Curves", options, default=options[:1] + cohort_labels[-2:], key="survival_cohorts")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Still active, days after acquisition**")
+        survival_curves(survival, chosen, "days_since_acquisition", grain, "survival_chart")
+    with right:
+        st.markdown("**Not yet reordered, days after the first order**")
+        second = read(source, "crm__time_to_second_order", "curve, cohort_period, days_since_first_order")
+        survival_curves(second, chosen, "days_since_first_order", grain, "second_order_chart")
+    st.caption("Kaplan-Meier estimates: customers still active (or not yet reordered) on the as-of date are censored "
+               "there, not counted as lost; the band is the 95% interval.")
+    rates = read(source, "crm__second_order_rates", "curve, cohort_period, segment_name, segment_value")
+    rates = rates.assign(curve=[curve_label(row, grain) for _, row in rates.iterrows()])
+    table = rates[rates["curve"].isin(chosen)][["curve", "customers", "reordered_customers", "median_days_to_second_order",
+                                                "reorder_rate_30d", "reorder_rate_60d", "reorder_rate_90d"]]
+    st.dataframe(table, hide_index=True, column_config=units.columns(table), key="second_order_rates_table")
+    st.caption("A 30/60/90-day share counts only the customers whose first order is that many days before the as-of date.")
+    if "crm__cohort_retention_by_first_product" in present:
+        first_products(read(source, "crm__cohort_retention_by_first_product",
+                            "segment_name, segment_value, cohort_period, periods_since_acquisition"), units)
+
+
+def first_products(cohorts: pd.DataFrame, units: Units) -> None:
+    """Retention k periods after acquisition by what the customers bought first, over all cohorts."""
+    st.subheader("Cohorts by first product")
+    breakdown = st.radio("First", ["product_category", "product_id"], horizontal=True, key="first_product_breakdown",
+                         format_func=lambda name: {"product_category": "Category", "product_id": "Product"}[name])
+    rows = cohorts[cohorts["segment_name"] == breakdown]
+    sums = rows.groupby(["segment_value", "periods_since_acquisition"])[["cohort_size", "active_customers"]].sum()
+    table = (sums["active_customers"] / sums["cohort_size"]).unstack("periods_since_acquisition")
+    customers = rows[rows["periods_since_acquisition"] == 0].groupby("segment_value")["cohort_size"].sum()
+    table.columns = [f"+{int(k)}" for k in table.columns]
+    table.insert(0, "customers", customers.reindex(table.index))
+    table = table.reset_index().rename(columns={"segment_value": "first product"})
+    config = {column: st.column_config.NumberColumn(column, format="percent") for column in table.columns[2:]}
+    st.dataframe(table, hide_index=True, column_config={**config, "customers": st.column_config.NumberColumn(
+        "Customers acquired", format="%d")}, key="first_product_table")
+    st.caption("Share of the customers whose first order's main line was this product (or category) with an order "
+               "k periods after acquisition, over every cohort that has reached k.")
 
 
 MOVEMENTS = {  # movement: bar colour
@@ -593,6 +671,7 @@ def main() -> None:
                                       "cohort_period, periods_since_acquisition")
     cohort_heatmap(in_range(in_range(cohorts, "cohort_period", span), "period_start", span), grain, units)
     segment_note(segment, segmented)
+    survival_section(source, present, grain, segment, units)
 
     st.header("Revenue movements")
     revenue_movements(in_range(read(source, "crm__revenue_retention", "period_start"), "period_start", span), grain, units)

@@ -466,3 +466,103 @@ def test_a_partial_period_is_left_out_of_the_headline_and_marked(mid_month_build
         assert [(s["x0"][:10], s["x1"][:10]) for s in shapes] == [("2026-06-01", "2026-06-30")], chart
     table = next(t.value for t in app.dataframe if "expansion_revenue" in t.value.columns)
     assert list(table["period"])[-1] == "2026-06 (partial)" and not any("(partial)" in p for p in list(table["period"])[:-1])
+
+
+# --------------------------------------------------------------------------------------
+# Survival, time to second order and first-product cohorts
+# --------------------------------------------------------------------------------------
+
+def curve_rows(db_path, table: str, days: str, where: str) -> list[dict]:
+    return mart(db_path, f"select * from main.{table} where {where} order by {days}")
+
+
+def assert_curve_is_drawn(chart: dict, name: str, rows: list[dict], days: str) -> None:
+    trace = next(t for t in chart["data"] if t["name"] == name)
+    assert decoded(trace["x"]) == [0, *(row[days] for row in rows)], name
+    y = decoded(trace["y"])
+    assert y[0] == 1.0 and len(y) == len(rows) + 1, name
+    assert all(same_number(a, row["survival_rate"]) for a, row in zip(y[1:], rows)), name
+    band = next(t for t in chart["data"] if t["name"] == f"{name} 95%")
+    upper_then_lower = decoded(band["y"])[1:-1]
+    expected = [row["survival_upper"] for row in rows] + [row["survival_lower"] for row in reversed(rows)]
+    assert all(same_number(a, e) for a, e in zip(upper_then_lower, expected)) and len(upper_then_lower) == len(expected)
+
+
+def test_survival_curves_are_the_marts(page, demo_build):
+    shown = page.multiselect(key="survival_cohorts")
+    cohorts = [f"cohort {row['cohort_period']:%Y-%m}" for row in mart(
+        demo_build.db_path, "select distinct cohort_period from main.crm__survival where curve = 'cohort' order by 1")]
+    assert shown.options == ["All customers", *cohorts] and shown.value == ["All customers", *cohorts[-2:]]
+    for table, days, chart in [("crm__survival", "days_since_acquisition", "survival_chart"),
+                               ("crm__time_to_second_order", "days_since_first_order", "second_order_chart")]:
+        assert_curve_is_drawn(charts(page)[chart], "All customers",
+                              curve_rows(demo_build.db_path, table, days, "curve = 'overall'"), days)
+
+
+def test_choosing_survival_cohorts(demo_build, monkeypatch):
+    app = render(demo_build.db_path, monkeypatch)
+    first = mart(demo_build.db_path, "select min(cohort_period) as c from main.crm__survival")[0]["c"]
+    label = f"cohort {first:%Y-%m}"
+    app.multiselect(key="survival_cohorts").set_value([label]).run()
+    assert not app.exception
+    where = f"curve = 'cohort' and cohort_period = '{first}'"
+    assert [t["name"] for t in charts(app)["survival_chart"]["data"]] == [label, f"{label} 95%"]
+    assert_curve_is_drawn(charts(app)["survival_chart"], label,
+                          curve_rows(demo_build.db_path, "crm__survival", "days_since_acquisition", where),
+                          "days_since_acquisition")
+    assert_curve_is_drawn(charts(app)["second_order_chart"], label,
+                          curve_rows(demo_build.db_path, "crm__time_to_second_order", "days_since_first_order", where),
+                          "days_since_first_order")
+    table = next(t.value for t in app.dataframe if "reorder_rate_30d" in t.value.columns)
+    rates = mart(demo_build.db_path, f"select * from main.crm__second_order_rates where {where}")
+    assert list(table["curve"]) == [label]
+    assert_frame_equals_rows(table, rates, ["customers", "reordered_customers", "median_days_to_second_order",
+                                            "reorder_rate_30d", "reorder_rate_60d", "reorder_rate_90d"])
+    # A segment chosen in the sidebar offers its own curve.
+    app.sidebar.selectbox(key="segment_name").select("country").run()
+    app.sidebar.selectbox(key="segment_value").select("DE").run()
+    app.multiselect(key="survival_cohorts").set_value(["country = DE"]).run()
+    assert not app.exception
+    assert_curve_is_drawn(charts(app)["survival_chart"], "country = DE", curve_rows(
+        demo_build.db_path, "crm__survival", "days_since_acquisition",
+        "curve = 'segment' and segment_name = 'country' and segment_value = 'DE'"), "days_since_acquisition")
+
+
+def test_unbounded_retention_heatmap(demo_build, monkeypatch):
+    app = render(demo_build.db_path, monkeypatch)
+    app.radio(key="cohort_measure").set_value("Unbounded retention").run()
+    assert not app.exception
+    rows = mart(demo_build.db_path, "select * from main.crm__cohort_retention")
+    heatmap = charts(app)["cohort_heatmap"]["data"][0]
+    cohorts = sorted({row["cohort_period"] for row in rows})
+    ks, z = decoded(heatmap["x"]), decoded(heatmap["z"])
+    cells = {(row["cohort_period"], row["periods_since_acquisition"]): row["unbounded_retention_rate"] for row in rows}
+    for i, cohort in enumerate(cohorts):
+        for j, k in enumerate(ks):
+            assert same_number(z[i][j], cells.get((cohort, k))), (cohort, k)
+
+
+def test_first_product_cohort_table(page, demo_build, tmp_path, monkeypatch):
+    # The demo is at order grain: the mart is made by hand from the segment cohorts, countries as
+    # categories and channels as products.
+    assert "Cohorts by first product" not in [s.value for s in page.subheader]
+    db_path = copy_build(demo_build, tmp_path, [
+        "create table main.crm__cohort_retention_by_first_product as select * replace (case segment_name "
+        "when 'country' then 'product_category' else 'product_id' end as segment_name) "
+        "from main.crm__cohort_retention_by_segment",
+    ])
+    app = render(db_path, monkeypatch)
+    assert "Cohorts by first product" in [s.value for s in app.subheader]
+    for breakdown, segment in [("product_category", "country"), ("product_id", "acquisition_channel")]:
+        app.radio(key="first_product_breakdown").set_value(breakdown).run()
+        assert not app.exception
+        table = next(t.value for t in app.dataframe if "first product" in t.value.columns)
+        rows = mart(db_path, "select segment_value, periods_since_acquisition, sum(cohort_size) as size, "
+                             "sum(active_customers) as active from main.crm__cohort_retention_by_segment "
+                             f"where segment_name = '{segment}' group by 1, 2")
+        assert sorted(table["first product"]) == sorted({row["segment_value"] for row in rows})
+        for row in rows:
+            shown = table.loc[table["first product"] == row["segment_value"], f"+{row['periods_since_acquisition']}"]
+            assert same_number(shown.iloc[0], row["active"] / row["size"]), row
+            if row["periods_since_acquisition"] == 0:
+                assert table.loc[table["first product"] == row["segment_value"], "customers"].iloc[0] == row["size"]
