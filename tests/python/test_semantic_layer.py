@@ -97,6 +97,7 @@ def test_cohort_heatmap_saved_query_equals_the_cohort_mart(demo_build, tmp_path)
     for row in rows:
         cell = cells[(day(row["cohort_cell__cohort_period__month"]), int(row["cohort_cell__periods_since_acquisition"]))]
         assert same_number(row["cohort_retention_rate"], cell["retention_rate"])
+        assert same_number(row["cohort_unbounded_retention_rate"], cell["unbounded_retention_rate"])
         assert int(row["cohort_size"]) == cell["cohort_size"]
 
 
@@ -219,3 +220,46 @@ def test_cohorts_at_a_coarser_cohort_grain_pool_the_monthly_cohorts(demo_build, 
         assert same_number(row["cohort_retention_rate"], active / size), (start, k)
         totals[start] = totals.get(start, 0) + int(row["acquired_customers"])
     assert totals == acquired and sum(acquired.values()) > 1000
+
+
+def key_text(value) -> str:
+    """A mart value as `mf query --csv` writes it (null empty, dates as the day)."""
+    return "" if value is None else str(value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("saved_query, mart, entity, days, metric", [
+    ("crm_survival_curves", "crm__survival", "survival_step", "days_since_acquisition", "first_spell_survival"),
+    ("crm_time_to_second_order", "crm__time_to_second_order", "second_order_step", "days_since_first_order",
+     "not_yet_reordered"),
+])
+def test_survival_saved_queries_equal_the_marts(demo_build, tmp_path, saved_query, mart, entity, days, metric):
+    rows = query_csv(demo_build, tmp_path, "--saved-query", saved_query)
+    expected = {(row["curve"], key_text(row["cohort_period"]), key_text(row["segment_name"]),
+                 key_text(row["segment_value"]), str(row[days])): row for row in demo_build.table(mart)}
+    assert len(rows) == len(expected)
+    for row in rows:
+        key = (row[f"{entity}__curve"], row[f"{entity}__cohort_period__month"][:10], row[f"{entity}__segment_name"],
+               row[f"{entity}__segment_value"], row[f"{entity}__{days}"])
+        for suffix, column in [("", "survival_rate"), ("_lower", "survival_lower"), ("_upper", "survival_upper")]:
+            assert same_number(row[metric + suffix], expected[key][column]), (key, column)
+
+
+@pytest.mark.slow
+def test_reorder_rates_pool_the_cohorts(demo_build, tmp_path):
+    """By cohort, the reorder rates are the mart's cohort rows; over all cohorts, its overall row."""
+    metrics = "reorder_rate_30d,reorder_rate_60d,reorder_rate_90d"
+    marts = demo_build.table("crm__second_order_rates")
+    by_cohort = {row["cohort_period"]: row for row in marts if row["curve"] == "cohort"}
+    rows = query_csv(demo_build, tmp_path, "--metrics", metrics, "--group-by", "second_order_curve__cohort_period__month")
+    assert {day(row["second_order_curve__cohort_period__month"]) for row in rows if row[
+        "second_order_curve__cohort_period__month"]} == set(by_cohort)
+    (overall,) = [row for row in marts if row["curve"] == "overall"]
+    (pooled,) = query_csv(demo_build, tmp_path, "--metrics", metrics)
+    for metric in metrics.split(","):
+        assert same_number(pooled[metric], overall[metric]), metric
+        for row in rows:
+            if row["second_order_curve__cohort_period__month"]:
+                cohort = by_cohort[day(row["second_order_curve__cohort_period__month"])]
+                assert same_number(row[metric], cohort[metric]), (metric, cohort["cohort_period"])
+
