@@ -262,4 +262,3 @@ def test_reorder_rates_pool_the_cohorts(demo_build, tmp_path):
             if row["second_order_curve__cohort_period__month"]:
                 cohort = by_cohort[day(row["second_order_curve__cohort_period__month"])]
                 assert same_number(row[metric], cohort[metric]), (metric, cohort["cohort_period"])
-
