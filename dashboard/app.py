@@ -613,8 +613,20 @@ def data_quality(source: Source, present: set[str], settings) -> None:
 
 
 def predictions(source: Source, present: set[str], units: Units) -> None:
-    """Per-customer predictions and the fitted model, when the build has them (the columns exist
-    but stay null where the predictive models do not run)."""
+    """Per-customer predictions, the fitted model and the backtest, when the build has the model
+    (crm__clv_model). A model that did not converge, or predictions that are off, are said so,
+    with the build's own reason, instead of an empty section."""
+    if "crm__clv_model" not in present:
+        return
+    st.header("Predictions")
+    model = read(source, "crm__clv_model")
+    if "is_converged" in model.columns and len(model):
+        fit = model.iloc[0]
+        note = plain(fit["fit_note"]) if "fit_note" in model.columns and not is_missing(fit["fit_note"]) else "no reason recorded"
+        if is_missing(fit["is_converged"]):
+            st.info(f"This build has no predictions: {note}.")
+        elif not bool(fit["is_converged"]):
+            st.warning(f"The predictive model did not converge, so the predictions it would give are empty. Why: {note}.")
     for table in ("crm__clv", "crm__customers"):
         if table not in present:
             continue
@@ -623,15 +635,52 @@ def predictions(source: Source, present: set[str], units: Units) -> None:
             continue
         top = query(source, f"select customer_id, p_alive, predicted_clv from {source.relation(table)} "
                             "where predicted_clv is not null order by predicted_clv desc, customer_id limit 20")
-        if top.empty:
-            continue
-        st.header("Predictions")
-        st.markdown(f"**Highest predicted CLV** ({table})")
-        st.dataframe(top, hide_index=True, column_config=units.columns(top), key="predicted_clv_table")
-        if "crm__clv_model" in present:
-            st.markdown("**Fitted model** (crm__clv_model)")
-            st.dataframe(read(source, "crm__clv_model"), hide_index=True, key="clv_model_table")
+        if not top.empty:
+            st.markdown(f"**Highest predicted CLV** ({table})")
+            st.dataframe(top, hide_index=True, column_config=units.columns(top), key="predicted_clv_table")
+        break
+    st.markdown("**Fitted model** (crm__clv_model)")
+    st.dataframe(model, hide_index=True, key="clv_model_table")
+    backtest(source, present)
+
+
+def backtest(source: Source, present: set[str]) -> None:
+    """The purchase model refitted on the data before the holdout, against what customers did in
+    it (crm__clv_backtest, crm__clv_backtest_tracking)."""
+    if "crm__clv_backtest" not in present:
         return
+    groups = read(source, "crm__clv_backtest", "group_order")
+    if groups.empty:
+        return
+    overall = groups.iloc[0]
+    st.subheader("Backtest")
+    calibration_end = pd.Timestamp(overall["calibration_end_date"]).date()
+    st.caption(f"The purchase model refitted on the data up to {calibration_end}, its expected purchase days in the "
+               f"{int(overall['holdout_days'])} days after (to {pd.Timestamp(overall['holdout_end_date']).date()}) "
+               "against those the customers of that period made (crm__clv_backtest).")
+    if not bool(overall["is_converged"]):
+        st.warning(f"The backtest's model, fitted up to {calibration_end}, did not converge, so it has no expected "
+                   f"values. Why: {plain(overall['fit_note'])}.")
+        return
+    left, right = st.columns(2)
+    if "crm__clv_backtest_tracking" in present:
+        tracking = read(source, "crm__clv_backtest_tracking", "period_start")
+        with left:
+            st.markdown("**Cumulative purchase days in the holdout**")
+            figure = px.line(tracking, x="closing_date", y=["cumulative_actual_purchases", "cumulative_expected_purchases"],
+                             markers=True, labels={"closing_date": "up to", "value": "purchase days", "variable": ""})
+            figure.update_layout(height=320, margin=dict(t=10, b=10))
+            st.plotly_chart(figure, width="stretch", key="backtest_tracking_chart")
+    by_group = groups[groups["frequency_group"] != "all"]
+    with right:
+        st.markdown("**Purchase days per customer in the holdout, by purchase days before it**")
+        figure = px.bar(by_group, x="frequency_group", y=["mean_actual_purchases", "mean_expected_purchases"],
+                        barmode="group", labels={"frequency_group": "repeat purchase days before the holdout",
+                                                 "value": "per customer", "variable": ""})
+        figure.update_layout(height=320, margin=dict(t=10, b=10))
+        st.plotly_chart(figure, width="stretch", key="backtest_groups_chart")
+    st.caption(f"In all: {int(overall['actual_purchases']):,} purchase days made, {overall['expected_purchases']:,.1f} "
+               f"expected; mean absolute error {overall['mean_absolute_error']:.2f} purchase days per customer.")
 
 
 def main() -> None:

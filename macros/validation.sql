@@ -54,6 +54,11 @@
     {{ return(crm_retention._crm_positive_int('crm_clv_horizon_days', 365, 3650)) }}
 {% endmacro %}
 
+{#- The days before the as-of date the backtest holds out: it fits on the days before them. -#}
+{% macro get_clv_backtest_holdout_days() %}
+    {{ return(crm_retention._crm_positive_int('crm_clv_backtest_holdout_days', 180, 3650)) }}
+{% endmacro %}
+
 {#- The annual rate predicted_clv is discounted at, as a fraction (0.1 = 10% a year). -#}
 {% macro get_clv_annual_discount_rate() %}
     {% set value = var('crm_clv_annual_discount_rate', 0.1) %}

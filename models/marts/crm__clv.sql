@@ -35,6 +35,12 @@ predictions as (
     select * from {{ ref('int_crm__customer_clv_predictions') }}
 
 ),
+
+as_of as (
+
+    select * from {{ ref('int_crm__as_of') }}
+
+),
 {% endif %}
 
 acquired as (
@@ -112,12 +118,18 @@ final as (
         cast(predictions.p_alive as {{ crm_retention.type_rate() }}) as p_alive,
         cast(predictions.expected_purchases as {{ crm_retention.type_rate() }}) as expected_purchases,
         cast(predictions.expected_order_value as {{ crm_retention.type_rate() }}) as expected_order_value,
-        cast(predictions.predicted_clv as {{ crm_retention.type_rate() }}) as predicted_clv
+        cast(predictions.predicted_clv as {{ crm_retention.type_rate() }}) as predicted_clv,
+        cast(predictions.p_purchase_within_horizon as {{ crm_retention.type_rate() }}) as p_purchase_within_horizon,
+        cast(predictions.p_purchase_within_30_days as {{ crm_retention.type_rate() }}) as p_purchase_within_30_days,
+        {{ crm_retention.add_days('as_of.as_of_date', 'predictions.next_purchase_days') }} as next_purchase_date
         {%- else -%}
         cast(null as {{ crm_retention.type_rate() }}) as p_alive,
         cast(null as {{ crm_retention.type_rate() }}) as expected_purchases,
         cast(null as {{ crm_retention.type_rate() }}) as expected_order_value,
-        cast(null as {{ crm_retention.type_rate() }}) as predicted_clv
+        cast(null as {{ crm_retention.type_rate() }}) as predicted_clv,
+        cast(null as {{ crm_retention.type_rate() }}) as p_purchase_within_horizon,
+        cast(null as {{ crm_retention.type_rate() }}) as p_purchase_within_30_days,
+        cast(null as date) as next_purchase_date
         {%- endif %}
     from acquired
     left join summaries
@@ -125,6 +137,7 @@ final as (
     {% if predictions.enabled -%}
     left join predictions
         on acquired.customer_id = predictions.customer_id
+    cross join as_of
     {%- endif %}
     {% if using_spend -%}
     left join acquisition_costs

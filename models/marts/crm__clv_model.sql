@@ -25,6 +25,7 @@ as_of as (
 fit as (
 
     select * from {{ ref('int_crm__clv_model_fit') }}
+    where fitted_on = 'as_of'
 
 ),
 {% endif %}
@@ -57,9 +58,11 @@ final as (
         {%- endif %}
         {% endfor -%}
         {% if predictions.enabled -%}
-        cast(fit.is_converged as {{ dbt.type_boolean() }}) as is_converged
+        cast(fit.is_converged as {{ dbt.type_boolean() }}) as is_converged,
+        cast(fit.fit_note as {{ dbt.type_string() }}) as fit_note
         {%- else -%}
-        cast(null as {{ dbt.type_boolean() }}) as is_converged
+        cast(null as {{ dbt.type_boolean() }}) as is_converged,
+        cast('predictions are off: {{ predictions.reason | replace("'", "") }}' as {{ dbt.type_string() }}) as fit_note
         {%- endif %}
     from as_of
     cross join customers

@@ -82,6 +82,42 @@ def mpmath_purchases_if_alive(r, alpha, a, b, x, big_t, s, digits=15):
         return float(total)
 
 
+def no_purchase_probability(r, alpha, a, b, x, t_x, big_t, s):
+    """P(no purchase day in the next s units | x, t_x, T), integrated from the model's definition.
+
+    Given a purchase rate λ and a dropout probability p, the history has likelihood
+    (1 - p)^x λ^x e^(-λT) with the customer alive at T, plus, when x > 0, p (1 - p)^(x-1) λ^x
+    e^(-λ t_x) with the customer gone after the last purchase. A customer alive at T makes no
+    purchase in the next s units with probability e^(-λs) (dropout comes only after a purchase);
+    one gone makes none. Both are integrated over the priors λ ~ Gamma(r, α) and p ~ Beta(a, b)
+    numerically (scipy's adaptive quadrature, each term separately in λ and in p, as the
+    likelihood factors), without the closed forms of P(alive) or of the posterior.
+    """
+    from scipy import integrate
+    from scipy.special import betaln, gammaln
+
+    def over_rate(time):  # ∫ Gamma(λ; r, α) λ^x e^(-λ time) dλ, in v = ln λ, relative to e^peak
+        peak_v = np.log((r + x) / (alpha + time))
+        peak = (r + x) * peak_v - (r + x)
+
+        def integrand(v):
+            return np.exp((r + x) * v - (alpha + time) * np.exp(v) - peak)
+        value = sum(integrate.quad(integrand, low, high, epsabs=0, epsrel=1e-13, limit=200)[0]
+                    for low, high in ((-np.inf, peak_v - 5), (peak_v - 5, peak_v), (peak_v, peak_v + 5), (peak_v + 5, np.inf)))
+        return np.log(value) + peak + r * np.log(alpha) - gammaln(r)
+
+    def over_dropout(first, second):  # ln ∫ Beta(p; a, b) p^first (1 - p)^second dp
+        def integrand(q):
+            return q ** (a + first - 1) * (1 - q) ** (b + second - 1)
+        value = sum(integrate.quad(integrand, low, high, epsabs=0, epsrel=1e-13, limit=200)[0]
+                    for low, high in ((0, 0.5), (0.5, 1)))
+        return np.log(value) - betaln(a, b)
+
+    alive = over_dropout(0, x)
+    gone = np.exp(over_dropout(1, x - 1) + over_rate(t_x)) if x > 0 else 0.0
+    return float((np.exp(alive + over_rate(big_t + s)) + gone) / (np.exp(alive + over_rate(big_t)) + gone))
+
+
 def paper_expected_purchases(r, alpha, a, b, x, t_x, big_t, t):
     """Eq. 10: E[Y(t) | x, t_x, T], with the hypergeometric function as printed (no transformation)."""
     x, t_x, big_t = map(np.asarray, (x, t_x, big_t))

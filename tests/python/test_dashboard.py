@@ -324,6 +324,76 @@ def test_no_predictions_section_without_predictions(demo_build, tmp_path, monkey
     assert "Predictions" not in [header.value for header in app.header]
 
 
+# Made-up backtest rows, so the charts must follow the marts, not the model.
+BACKTEST = [
+    ("all", 0, 120, 150, 141.5, 1.25, 1.1792, 0.8123),
+    ("0", 1, 60, 20, 18.5, 0.3333, 0.3083, 0.4),
+    ("1", 2, 40, 50, 43.0, 1.25, 1.075, 0.9),
+    ("7+", 8, 20, 80, 80.0, 4.0, 4.0, 2.5),
+]
+TRACKING = [("2026-01-01", "2026-01-31", 70, 75.5), ("2026-02-01", "2026-02-28", 80, 66.0)]
+
+
+def backtest_statements(is_converged: bool, fit_note: str) -> list[str]:
+    groups = ", ".join(
+        f"('{g}', {order}, date '2026-01-01', date '2026-02-28', 58, {customers}, {actual}, {expected}, {mean_actual}, "
+        f"{mean_expected}, {error}, {str(is_converged).lower()}, '{fit_note}')"
+        for g, order, customers, actual, expected, mean_actual, mean_expected, error in BACKTEST)
+    cumulative = [(start, end, actual, expected, sum(t[2] for t in TRACKING[:i + 1]), sum(t[3] for t in TRACKING[:i + 1]))
+                  for i, (start, end, actual, expected) in enumerate(TRACKING)]
+    periods = ", ".join(f"(date '{a}', date '{b}', {c}, {d}, {e}, {f})" for a, b, c, d, e, f in cumulative)
+    return [
+        f"create or replace table main.crm__clv_backtest as select * from (values {groups}) as t(frequency_group, "
+        "group_order, calibration_end_date, holdout_end_date, holdout_days, customers, actual_purchases, "
+        "expected_purchases, mean_actual_purchases, mean_expected_purchases, mean_absolute_error, is_converged, fit_note)",
+        f"create or replace table main.crm__clv_backtest_tracking as select * from (values {periods}) as t(period_start, "
+        "closing_date, actual_purchases, expected_purchases, cumulative_actual_purchases, cumulative_expected_purchases)",
+    ]
+
+
+def test_backtest_shows_tracking_and_frequency_groups(demo_build, tmp_path, monkeypatch):
+    app = render(copy_build(demo_build, tmp_path, backtest_statements(True, "converged")), monkeypatch)
+    assert "Backtest" in [header.value for header in app.subheader]
+    shown = charts(app)
+    traces = {t["name"]: t for t in shown["backtest_tracking_chart"]["data"]}
+    assert decoded(traces["cumulative_actual_purchases"]["y"]) == [70, 150]
+    assert decoded(traces["cumulative_expected_purchases"]["y"]) == pytest.approx([75.5, 141.5])
+    bars = {t["name"]: t for t in shown["backtest_groups_chart"]["data"]}
+    assert list(bars["mean_actual_purchases"]["x"]) == ["0", "1", "7+"]
+    assert decoded(bars["mean_actual_purchases"]["y"]) == pytest.approx([0.3333, 1.25, 4.0])
+    assert decoded(bars["mean_expected_purchases"]["y"]) == pytest.approx([0.3083, 1.075, 4.0])
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "refitted on the data up to 2026-01-01" in captions and "58 days after" in captions
+    assert "150 purchase days made, 141.5 expected; mean absolute error 0.81" in captions
+
+
+def test_a_model_that_did_not_converge_is_said_with_its_reason(demo_build, tmp_path, monkeypatch):
+    """Instead of an empty section: the warning names the build's own reason, for the model and
+    for the backtest, whose charts are left out."""
+    note = "BG/NBD: a and b not identified"
+    statements = backtest_statements(False, note) + [
+        "create or replace table main.crm__clv_model as select false as is_converged, "
+        f"'{note}' as fit_note, cast(null as double) as bgnbd_r",
+        "update main.crm__clv set p_alive = null, predicted_clv = null",
+    ]
+    app = render(copy_build(demo_build, tmp_path, statements), monkeypatch)
+    assert "Predictions" in [header.value for header in app.header]
+    warnings = [warning.value for warning in app.warning]
+    assert any("did not converge" in w and "a and b not identified" in w for w in warnings), warnings
+    assert any("backtest's model, fitted up to 2026-01-01, did not converge" in w for w in warnings), warnings
+    assert not {"backtest_tracking_chart", "backtest_groups_chart"} & set(charts(app))
+
+
+def test_predictions_off_are_said(demo_build, tmp_path, monkeypatch):
+    statements = [
+        "create or replace table main.crm__clv_model as select cast(null as boolean) as is_converged, "
+        "'predictions are off: the postgres adapter does not run the package''s Python models' as fit_note",
+        "drop table main.crm__clv_backtest",
+    ]
+    app = render(copy_build(demo_build, tmp_path, statements), monkeypatch)
+    assert any("This build has no predictions: predictions are off" in info.value for info in app.info)
+
+
 def test_a_missing_duckdb_file_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_DUCKDB_PATH", str(tmp_path / "absent.duckdb"))
     app = AppTest.from_file(APP, default_timeout=60).run()

@@ -13,6 +13,12 @@ horizon: the holdout period of weeks 40-78. Then:
   lifetimes, and predicted_clv with a day-by-day discounted sum;
 - the holdout forecast is compared with the actual repeat purchase days of weeks 40-78.
 
+A second build as of 1998-06-30 with a 273-day backtest holdout checks crm__clv_backtest and its
+tracking table: the calibration fit is the published one, the holdout's actual purchase days are
+those of the raw file, the expected ones Fader, Hardie & Lee's (1,654 in all; figure 4 by
+calibration frequency), and the SQL expectation equals the papers' formula and, at extreme
+parameters, the Python model.
+
 The CDNOW build is a dbt run of about a minute: those tests are in the slow suite. The edge
 cases call the Python models' functions directly (they are plain Python files) and are fast.
 """
@@ -34,6 +40,7 @@ from clv_reference import (
     mpmath_gamma_gamma_log_likelihood,
     mpmath_p_alive,
     mpmath_purchases_if_alive,
+    no_purchase_probability,
     paper_bgnbd_log_likelihood,
     paper_expected_purchases,
     paper_gamma_gamma_log_likelihood,
@@ -267,6 +274,159 @@ def test_cdnow_holdout_forecast(cdnow_rows, cdnow_model, cdnow_clv, capsys):
     assert abs(forecast - actual) / actual < 0.15
 
 
+# ---------- the backtest (crm__clv_backtest), on CDNOW ----------
+
+# Fader, Hardie & Lee (2005), figure 4, with the published parameters: mean holdout purchase days
+# per customer by calibration frequency, (actual, expected).
+FIGURE_4 = {"0": (0.237, 0.226), "1": (0.697, 0.523), "7+": (6.36, 6.16)}
+
+
+@pytest.fixture(scope="module")
+def cdnow_backtest(tmp_path_factory, cdnow_rows):
+    vars = {"crm_as_of_date": HOLDOUT_END.isoformat(), "crm_clv_backtest_holdout_days": HORIZON_DAYS,
+            "crm_clv_time_unit_days": 7}
+    return build(tmp_path_factory.mktemp("cdnow_backtest"), cdnow_raw_tables(cdnow_rows), vars, command="run",
+                 extra_args=["--select", "+crm__clv_backtest +crm__clv_backtest_tracking"])
+
+
+def calibration_expectations(fit, rows, horizon_days):
+    """Per customer of the calibration period: (frequency group, actual holdout purchase days,
+    the papers' expectation at the built calibration fit), from the raw rows."""
+    summaries = independent_summaries(rows, CALIBRATION_END)
+    holdout = {}
+    for customer_id, day in {(row["customer_id"], row["date"]) for row in rows if CALIBRATION_END < row["date"] <= HOLDOUT_END}:
+        holdout[customer_id] = holdout.get(customer_id, 0) + 1
+    ids = sorted(summaries)
+    x = np.array([summaries[c]["x"] for c in ids], dtype=float)
+    expected = paper_expected_purchases(*(fit[f"bgnbd_{n}"] for n in ("r", "alpha", "a", "b")), x,
+                                        np.array([summaries[c]["t_x"] for c in ids]),
+                                        np.array([summaries[c]["T"] for c in ids]), horizon_days / 7)
+    return [("7+" if xi >= 7 else str(int(xi)), holdout.get(c, 0), e) for c, xi, e in zip(ids, x, expected)]
+
+
+@pytest.mark.slow
+def test_cdnow_backtest_reproduces_the_papers_holdout(cdnow_rows, cdnow_backtest, capsys):
+    (fit,) = cdnow_backtest.rows("select * from main.int_crm__clv_model_fit where fitted_on = 'calibration'")
+    assert fit["is_bgnbd_converged"] is True
+    for name, published in PUBLISHED_BGNBD.items():
+        assert fit[f"bgnbd_{name}"] == pytest.approx(published, rel=0.01), name
+    rows = {row["frequency_group"]: row for row in cdnow_backtest.table("crm__clv_backtest")}
+    assert set(rows) == {"all", "0", "1", "2", "3", "4", "5", "6", "7+"}
+    overall = rows["all"]
+    assert (overall["calibration_end_date"], overall["holdout_end_date"]) == (CALIBRATION_END, HOLDOUT_END)
+    assert overall["customers"] == 2357 and overall["is_converged"] is True and overall["fit_note"] == "converged"
+    assert overall["actual_purchases"] == holdout_repeat_purchases(cdnow_rows) == 1882
+    assert overall["expected_purchases"] == pytest.approx(1654, rel=0.01)
+    with capsys.disabled():
+        print(f"\nCDNOW backtest: expected {overall['expected_purchases']:.1f}, actual {overall['actual_purchases']}; "
+              + ", ".join(f"x={g}: {rows[g]['mean_actual_purchases']:.3f} vs {rows[g]['mean_expected_purchases']:.3f}"
+                          for g in FIGURE_4))
+    for group, (actual, expected) in FIGURE_4.items():
+        assert rows[group]["mean_actual_purchases"] == pytest.approx(actual, abs=0.005), group
+        assert rows[group]["mean_expected_purchases"] == pytest.approx(expected, rel=0.02), group
+
+    # Every row against the raw rows and the papers' eq. 10 at the built calibration fit: the SQL
+    # expectation (a quadrature over the dropout probability) equals the hypergeometric form.
+    customers = calibration_expectations(fit, cdnow_rows, HORIZON_DAYS)
+    for group, row in rows.items():
+        members = [c for c in customers if group in ("all", c[0])]
+        assert row["customers"] == len(members), group
+        assert row["actual_purchases"] == sum(c[1] for c in members), group
+        assert row["expected_purchases"] == pytest.approx(sum(c[2] for c in members), rel=1e-7), group
+        assert row["mean_absolute_error"] == pytest.approx(np.mean([abs(c[1] - c[2]) for c in members]), rel=1e-7), group
+
+
+@pytest.mark.slow
+def test_cdnow_backtest_tracking_by_month(cdnow_rows, cdnow_backtest):
+    (fit,) = cdnow_backtest.rows("select * from main.int_crm__clv_model_fit where fitted_on = 'calibration'")
+    tracking = cdnow_backtest.table("crm__clv_backtest_tracking", order_by="period_start")
+    # The months after the calibration end, October 1997 to June 1998.
+    assert [row["period_start"] for row in tracking] == [date(1997 + (9 + k) // 12, (9 + k) % 12 + 1, 1) for k in range(9)]
+    days = {(row["customer_id"], row["date"]) for row in cdnow_rows if CALIBRATION_END < row["date"] <= HOLDOUT_END}
+    cumulative = 0
+    for row in tracking:
+        assert row["closing_date"] == min(row["closing_date"], HOLDOUT_END)
+        in_period = sum(1 for _, day in days if row["period_start"] <= day <= row["closing_date"])
+        cumulative += in_period
+        assert (row["actual_purchases"], row["cumulative_actual_purchases"]) == (in_period, cumulative)
+        horizon = (row["closing_date"] - CALIBRATION_END).days
+        expected = sum(c[2] for c in calibration_expectations(fit, cdnow_rows, horizon))
+        assert row["cumulative_expected_purchases"] == pytest.approx(expected, rel=1e-7, abs=1e-9), row["period_start"]
+    assert sum(row["expected_purchases"] for row in tracking) == pytest.approx(tracking[-1]["cumulative_expected_purchases"])
+    (overall,) = cdnow_backtest.rows("select * from main.crm__clv_backtest where frequency_group = 'all'")
+    assert tracking[-1]["cumulative_expected_purchases"] == pytest.approx(overall["expected_purchases"], rel=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["cdnow", "r-alpha-a-near-0-b-large", "all-large", "r-near-0-alpha-a-large",
+                                  "r-large-alpha-near-0", "a-is-1", "a-plus-b-is-1", "a-plus-b-below-1"])
+def test_sql_expectation_matches_the_python_model_at_extreme_parameters(cdnow_backtest, name):
+    """The backtest's compiled SQL, run on extreme customers with extreme parameters in place of
+    the calibration fit, against the Python model's A(s) (itself checked against mpmath)."""
+    import duckdb
+    import re
+
+    params = EXTREME_BGNBD[name]
+    compiled = next(cdnow_backtest.target_path.glob("compiled/**/int_crm__clv_backtest_expectations.sql")).read_text()
+    compiled = re.sub(r'"[^"]+"\."[^"]+"\."int_crm__clv_model_fit"', "extreme_fit", compiled)
+    compiled = re.sub(r'"[^"]+"\."[^"]+"\."int_crm__clv_backtest_summaries"', "extreme_summaries", compiled)
+    con = duckdb.connect(str(cdnow_backtest.db_path), read_only=True)
+    try:
+        con.execute("create temp table extreme_fit as select 'calibration' as fitted_on, true as is_bgnbd_converged, "
+                    "? as bgnbd_r, ? as bgnbd_alpha, ? as bgnbd_a, ? as bgnbd_b", list(params))
+        con.execute("create temp table extreme_summaries as select * from (values "
+                    + ", ".join(f"('{i}', date '1997-09-30', {x}, {t_x}, {t}, 0)" for i, (x, t_x, t) in enumerate(EXTREME_CUSTOMERS))
+                    + ") as s(customer_id, calibration_end_date, frequency, recency, customer_age, holdout_purchases)")
+        result = con.execute(f"select frequency, customer_age, closing_date, purchases_if_alive from ({compiled})").fetchall()
+    finally:
+        con.close()
+    assert len(result) == len({(x, t) for x, _, t in EXTREME_CUSTOMERS}) * 9  # pairs, months of the holdout
+    x, big_t, horizon, sql = (np.array(column) for column in zip(*result))
+    weeks = np.array([(day - CALIBRATION_END).days / 7 for day in horizon])
+    python = np.array([score_module.purchases_if_alive(params, np.array([xi], dtype=float), np.array([ti]), s)[0]
+                       for xi, ti, s in zip(x, big_t, weeks)])
+    assert np.allclose(sql, python, rtol=1e-7, atol=0), np.max(np.abs(sql / python - 1))
+
+
+# ---------- the next purchase ----------
+
+@pytest.mark.parametrize("customer", [(0, 0, 30), (0, 0, 0), (1, 2, 40), (3, 20, 30), (10, 25, 26), (2, 1, 39)])
+def test_next_purchase_matches_the_models_definition(customer):
+    """P(purchase within the horizon and within 30 days) and the median day of the next purchase,
+    against P(no purchase in s) integrated from the model's definition (clv_reference)."""
+    x, t_x, big_t = (np.array([v], dtype=float) for v in customer)
+    bgnbd = [CDNOW_FIT[f"bgnbd_{n}"] for n in ("r", "alpha", "a", "b")]
+    scores = score_module.score(CDNOW_FIT, x, t_x, big_t, np.where(x > 0, 20.0, np.nan), time_unit_days=7,
+                                horizon_days=365, annual_discount_rate=0.1)
+
+    def within(days):
+        return 1 - no_purchase_probability(*bgnbd, *customer, days / 7)
+
+    assert scores["p_purchase_within_horizon"][0] == pytest.approx(within(365), rel=1e-9)
+    assert scores["p_purchase_within_30_days"][0] == pytest.approx(within(30), rel=1e-9)
+    day = scores["next_purchase_days"][0]
+    if within(365) < 0.5:
+        assert np.isnan(day)
+    else:
+        # The first whole day by which the next purchase is more likely than not.
+        assert within(day) >= 0.5 > within(day - 1), day
+    assert scores["p_purchase_within_30_days"][0] <= scores["p_purchase_within_horizon"][0] <= scores["p_alive"][0]
+
+
+def test_no_next_purchase_date_when_a_purchase_is_not_more_likely_than_not():
+    """p_alive at most 1/2: never more likely than not, at any horizon; a short horizon nulls the rest."""
+    x, t_x, big_t, value = summaries([(6, 2, 40, 20.0), (3, 20, 30, 12.0)])
+    bgnbd = [CDNOW_FIT[f"bgnbd_{n}"] for n in ("r", "alpha", "a", "b")]
+    long = score_module.score(CDNOW_FIT, x, t_x, big_t, value, time_unit_days=7, horizon_days=3650,
+                              annual_discount_rate=0.1)
+    assert long["p_alive"][0] < 0.5 and np.isnan(long["next_purchase_days"][0])
+    assert np.all(np.isfinite(long["next_purchase_days"][1:]))
+    short = score_module.score(CDNOW_FIT, x, t_x, big_t, value, time_unit_days=7, horizon_days=1,
+                               annual_discount_rate=0.1)
+    assert np.all(np.isnan(short["next_purchase_days"]))
+    assert paper_p_alive(*bgnbd, x, t_x, big_t)[0] == pytest.approx(long["p_alive"][0], rel=1e-12)
+
+
 # ---------- edge cases, on the models' functions ----------
 
 def summaries(rows):
@@ -380,9 +540,12 @@ def test_extreme_customers_do_not_overflow():
     ])
     scores = score_module.score(CDNOW_FIT, x, t_x, big_t, value, time_unit_days=7, horizon_days=3650,
                                 annual_discount_rate=0.1)
+    next_days = scores.pop("next_purchase_days")
     for values in scores.values():
         assert np.all(np.isfinite(values))
     assert scores["p_alive"][1] < 1e-12 < scores["p_alive"][0] <= 1
+    # The dead customer has no next purchase; the others buy within days.
+    assert np.isnan(next_days[1]) and np.all(next_days[[0, 2, 3]] >= 1)
     bgnbd = [CDNOW_FIT[f"bgnbd_{n}"] for n in ("r", "alpha", "a", "b")]
     # Where the printed form still evaluates (600 purchase days), the two agree.
     with np.errstate(over="ignore"):  # the dead customer's odds overflow to infinity: P(alive) 0
@@ -524,6 +687,8 @@ def test_a_converged_fit_gives_every_customer_finite_predictions(dropout, seed):
     for name, values in scores.items():
         spend = name in ("expected_order_value", "predicted_clv")
         needs = "is_gamma_gamma_converged" if spend else "is_bgnbd_converged"
+        if name == "next_purchase_days" and row[needs]:  # null by definition when not more likely than not
+            values = values[np.asarray(scores["p_purchase_within_horizon"]) >= 0.5]
         assert np.all(np.isfinite(values)) if row[needs] else np.all(np.isnan(values)), (name, row["fit_note"])
 
 

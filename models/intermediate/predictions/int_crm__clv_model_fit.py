@@ -1,4 +1,9 @@
-"""The fitted purchase and spend models, one row: BG/NBD and Gamma-Gamma by maximum likelihood.
+"""The fitted purchase and spend models: BG/NBD and Gamma-Gamma by maximum likelihood.
+
+Two rows, by `fitted_on`: `as_of`, both models fitted to the customers as of the as-of date (the
+predictions of crm__clv), and `calibration`, BG/NBD alone fitted to the customers as they were at
+the end of the backtest's calibration period (int_crm__clv_backtest_summaries), whose holdout
+purchases crm__clv_backtest compares with what that fit expects.
 
 BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way") models the repeat
 purchase days of every customer from (frequency, recency, customer_age); Gamma-Gamma (Fader,
@@ -26,20 +31,23 @@ A fit that cannot be trusted is reported, not raised: `is_converged` is false, `
 why (too few customers, no repeat customer, the optimiser's failure, a parameter at the edge of
 its range or non-finite, not identified, stopped short of the maximum), and the predictions that
 need it stay null: all of them without a BG/NBD fit, expected_order_value and predicted_clv
-without a Gamma-Gamma fit. numpy and scipy only.
+without a Gamma-Gamma fit. numpy, scipy and pandas only (the result is a pandas DataFrame, which
+every adapter that runs Python models accepts; Snowflake installs the declared packages).
 """
 
 try:
     import numpy as np
+    import pandas as pd
     from scipy import optimize, special
 except ImportError as missing:
     # One message in the package's words instead of a traceback: what to install, or how to turn
     # the predictions off (README, "Install").
     raise ImportError(
-        f"crm_retention: the predictive CLV models need numpy and scipy in dbt's Python environment "
-        f"({missing}). Install them (pip install numpy scipy), or set crm_using_predictions: false "
+        f"crm_retention: the predictive CLV models need numpy, scipy and pandas in dbt's Python environment "
+        f"({missing}). Install them (pip install numpy scipy pandas), or set crm_using_predictions: false "
         f"under vars in your dbt_project.yml to build everything else without predictions."
     ) from None
+
 
 MIN_CUSTOMERS = 20
 MIN_REPEAT_CUSTOMERS = 5
@@ -305,9 +313,10 @@ def fit(frequency, recency, customer_age, repeat_order_value):
                         distinct_rows(frequency[spend], repeat_value[spend]))
 
 
-def fit_distinct(bgnbd_rows, gamma_gamma_rows):
+def fit_distinct(bgnbd_rows, gamma_gamma_rows=None):
     """Both models from distinct rows and counts: ([frequency, recency, customer_age], customers)
-    and ([frequency, repeat_order_value], customers) of the customers with a positive one."""
+    and ([frequency, repeat_order_value], customers) of the customers with a positive one; without
+    the second, BG/NBD alone (is_converged then means BG/NBD converged)."""
     row = {f"bgnbd_{n}": np.nan for n in BGNBD_NAMES} | {f"gg_{n}": np.nan for n in GG_NAMES}
     row |= {"bgnbd_log_likelihood": np.nan, "gg_log_likelihood": np.nan}
     notes = []
@@ -327,6 +336,10 @@ def fit_distinct(bgnbd_rows, gamma_gamma_rows):
         bgnbd_converged = failure is None
         if failure:
             notes.append(f"BG/NBD: {failure}")
+    if gamma_gamma_rows is None:
+        row |= {"is_bgnbd_converged": bgnbd_converged, "is_gamma_gamma_converged": False,
+                "is_converged": bgnbd_converged, "fit_note": "; ".join(notes) if notes else "converged"}
+        return row
     (x, mean_value), weights = gamma_gamma_rows
     if weights.sum() < MIN_REPEAT_CUSTOMERS:
         if not notes:
@@ -352,17 +365,32 @@ def fit_distinct(bgnbd_rows, gamma_gamma_rows):
     return row
 
 
+def summary_rows(relation, spend=True):
+    """The distinct summary rows a fit needs from a dbt.ref() result (see fit_distinct)."""
+    if hasattr(relation, "aggregate"):  # DuckDB groups the rows itself
+        bgnbd = distinct_rows_in_duckdb(relation, ["frequency", "recency", "customer_age"], "true")
+        if not spend:
+            return bgnbd, None
+        return bgnbd, distinct_rows_in_duckdb(relation, ["frequency", "repeat_order_value"],
+                                              "frequency > 0 and repeat_order_value > 0")
+    columns = read_columns(relation, ["frequency", "recency", "customer_age"] + (["repeat_order_value"] if spend else []))
+    bgnbd = distinct_rows(columns["frequency"], columns["recency"], columns["customer_age"])
+    if not spend:
+        return bgnbd, None
+    value = np.nan_to_num(columns["repeat_order_value"])
+    repeat = (columns["frequency"] > 0) & (value > 0)
+    return bgnbd, distinct_rows(columns["frequency"][repeat], value[repeat])
+
+
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="table", packages=["numpy", "scipy", "pandas"])
     summaries = dbt.ref("int_crm__customer_clv_summaries")
-    if hasattr(summaries, "aggregate"):  # DuckDB groups the rows itself
-        row = fit_distinct(
-            distinct_rows_in_duckdb(summaries, ["frequency", "recency", "customer_age"], "true"),
-            distinct_rows_in_duckdb(summaries, ["frequency", "repeat_order_value"],
-                                    "frequency > 0 and repeat_order_value > 0"),
-        )
-    else:
-        columns = read_columns(summaries, ["frequency", "recency", "customer_age", "repeat_order_value"])
-        row = fit(columns["frequency"], columns["recency"], columns["customer_age"], columns["repeat_order_value"])
-    types = {"fit_note": object, "is_converged": bool, "is_bgnbd_converged": bool, "is_gamma_gamma_converged": bool}
-    return {name: np.array([value], dtype=types.get(name, float)) for name, value in row.items()}
+    calibration = dbt.ref("int_crm__clv_backtest_summaries")
+    rows = [
+        {"fitted_on": "as_of", **fit_distinct(*summary_rows(summaries))},
+        {"fitted_on": "calibration", **fit_distinct(*summary_rows(calibration, spend=False))},
+    ]
+    frame = pd.DataFrame(rows)
+    for name in ("is_converged", "is_bgnbd_converged", "is_gamma_gamma_converged"):
+        frame[name] = frame[name].astype(bool)
+    return frame

@@ -33,12 +33,35 @@ unit in days) and v(s) = exp(-k s),
                                          = v(H) A(H) + k * integral over [0, H] of v(s) A(s) ds,
 
 the last integral by 16-point Gauss-Legendre quadrature (A is smooth and concave in s; the
-quadrature error is far below a cent). Without a converged BG/NBD fit every prediction is null;
-without a converged Gamma-Gamma fit, expected_order_value and predicted_clv. numpy and scipy only.
+quadrature error is far below a cent).
+
+The next purchase. A customer alive now buys next after an exponential time with their purchase
+rate (dropout happens only after a purchase), so with the rate's posterior Gamma(r + x, alpha + T)
+the chance of at least one purchase in the next s units is
+
+    P(purchase within s) = P(alive) (1 - ((alpha + T) / (alpha + T + s))^(r + x)),
+
+(Fader, Hardie & Lee 2005, the probability of zero purchases given the history), reported for the
+horizon and for 30 days. The time to the next purchase has that distribution and no purchase at
+all with probability 1 - P(alive); its median is where P(purchase within s) = 1/2,
+
+    s = (alpha + T) ((1 - 1 / (2 P(alive)))^(-1 / (r + x)) - 1),
+
+which exists only when P(alive) > 1/2. next_purchase_days is the first whole day after the
+as-of date by which the next purchase is more likely than not, ceil(s u), null when there is none
+or it lies beyond the horizon.
+
+Without a converged BG/NBD fit every prediction is null; without a converged Gamma-Gamma fit,
+expected_order_value and predicted_clv. numpy, scipy and pandas only; the result is a pandas
+DataFrame.
 """
 
 import numpy as np
+import pandas as pd
 from scipy import special
+
+PREDICTIONS = ("p_alive", "expected_purchases", "expected_order_value", "predicted_clv", "p_purchase_within_horizon",
+               "p_purchase_within_30_days", "next_purchase_days")
 
 QUADRATURE_NODES = 16
 # The closed form of A(s) subtracts numbers up to |a + b + x - 1| / |a - 1| times A(s): beyond a
@@ -71,6 +94,23 @@ def p_alive(params, x, t_x, big_t):
     r, alpha, a, b = params
     log_odds = np.log(a) - np.log(b + np.maximum(x, 1) - 1) + (r + x) * np.log1p((big_t - t_x) / (alpha + t_x))
     return np.where(x > 0, special.expit(-log_odds), 1.0)
+
+
+def purchase_probability(params, alive, x, big_t, s):
+    """P(at least one purchase in the next s units) = P(alive) (1 - ((alpha + T) / (alpha + T + s))^(r + x))."""
+    r, alpha, _, _ = params
+    return alive * -np.expm1(-(r + x) * np.log1p(s / (alpha + big_t)))
+
+
+def next_purchase_days(params, alive, x, big_t, unit_days, horizon_days):
+    """Days after the as-of date to the median time of the next purchase, rounded up; NaN when
+    the next purchase is not more likely than not, or only beyond the horizon."""
+    r, alpha, _, _ = params
+    likely = alive > 0.5
+    with np.errstate(all="ignore"):
+        units = (alpha + big_t) * np.expm1(-np.log1p(-0.5 / alive) / (r + x))
+        days = np.ceil(units * unit_days * (1 - 1e-12))
+    return np.where(likely & (days <= horizon_days), np.maximum(days, 1.0), np.nan)
 
 
 def purchases_if_alive(params, x, big_t, s):
@@ -161,7 +201,7 @@ def score(fit_row, frequency, recency, customer_age, repeat_order_value, *, time
     fit. With one, every customer gets finite values: anything else is a defect, raised, never
     left as null beside a converged fit."""
     n = len(frequency)
-    nothing = {name: np.full(n, np.nan) for name in ("p_alive", "expected_purchases", "expected_order_value", "predicted_clv")}
+    nothing = {name: np.full(n, np.nan) for name in PREDICTIONS}
     if not fit_row or not fit_row.get("is_bgnbd_converged"):
         return nothing
     bgnbd = tuple(float(fit_row[f"bgnbd_{n}"]) for n in ("r", "alpha", "a", "b"))
@@ -177,13 +217,19 @@ def score(fit_row, frequency, recency, customer_age, repeat_order_value, *, time
                                                            rate_per_unit)
     pair_index = pair_index.reshape(-1)
     alive = p_alive(bgnbd, frequency, recency, customer_age)
-    result = {"p_alive": alive, "expected_purchases": alive * at_horizon[pair_index]}
+    result = {
+        "p_alive": alive,
+        "expected_purchases": alive * at_horizon[pair_index],
+        "p_purchase_within_horizon": purchase_probability(bgnbd, alive, frequency, customer_age, horizon),
+        "p_purchase_within_30_days": purchase_probability(bgnbd, alive, frequency, customer_age, 30.0 / time_unit_days),
+        "next_purchase_days": next_purchase_days(bgnbd, alive, frequency, customer_age, time_unit_days, horizon_days),
+    }
     if fit_row.get("is_gamma_gamma_converged"):
         order_value = expected_order_value(gamma_gamma, frequency, repeat_order_value)
         result |= {"expected_order_value": order_value, "predicted_clv": order_value * alive * discounted[pair_index]}
     else:
         result |= {"expected_order_value": nothing["expected_order_value"], "predicted_clv": nothing["predicted_clv"]}
-    converged = ["p_alive", "expected_purchases"]
+    converged = ["p_alive", "expected_purchases", "p_purchase_within_horizon", "p_purchase_within_30_days"]
     if fit_row.get("is_gamma_gamma_converged"):
         converged += ["expected_order_value", "predicted_clv"]
     for name in converged:
@@ -199,12 +245,13 @@ def score(fit_row, frequency, recency, customer_age, repeat_order_value, *, time
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="table", packages=["numpy", "scipy", "pandas"])
     columns = read_columns(dbt.ref("int_crm__customer_clv_summaries"),
                            ["customer_id", "frequency", "recency", "customer_age", "repeat_order_value"])
-    fit_columns = read_columns(dbt.ref("int_crm__clv_model_fit"), ["is_bgnbd_converged", "is_gamma_gamma_converged"] + [
+    fit_columns = read_columns(dbt.ref("int_crm__clv_model_fit"), ["fitted_on", "is_bgnbd_converged", "is_gamma_gamma_converged"] + [
         f"bgnbd_{n}" for n in ("r", "alpha", "a", "b")] + [f"gg_{n}" for n in ("p", "q", "gamma")])
-    fit_row = {name: values[0] for name, values in fit_columns.items() if len(values)}
+    as_of_rows = np.flatnonzero(fit_columns["fitted_on"] == "as_of")
+    fit_row = {name: values[as_of_rows[0]] for name, values in fit_columns.items()} if len(as_of_rows) else {}
     settings = read_columns(dbt.ref("int_crm__clv_settings"), ["time_unit_days", "horizon_days", "annual_discount_rate"])
     predictions = score(
         fit_row, columns["frequency"], columns["recency"], columns["customer_age"], columns["repeat_order_value"],
@@ -212,4 +259,6 @@ def model(dbt, session):
         horizon_days=float(settings["horizon_days"][0]),
         annual_discount_rate=float(settings["annual_discount_rate"][0]),
     )
-    return {"customer_id": columns["customer_id"], **predictions}
+    frame = pd.DataFrame({"customer_id": columns["customer_id"], **predictions})
+    frame["next_purchase_days"] = frame["next_purchase_days"].astype("Int64")
+    return frame
