@@ -128,8 +128,10 @@ test-min-dbt: $(VENV)/.installed $(MIN_DBT_VENV)/.installed
 	$(MIN_DBT) build --vars '$(DEMO_VARS)' --exclude resource_type:seed
 	CRM_DBT=$(MIN_DBT) $(PYTHON) -m pytest tests/python/test_marts_vs_reference.py -q $(MIN_DBT_TESTS)
 
-# The demo on DuckDB, PostgreSQL and Spark, every mart compared row by row (docs/engines.md).
-# Installs PostgreSQL, Java and the adapters when missing; the PostgreSQL cluster lives in a
+# The demo on DuckDB, PostgreSQL, Spark, Snowflake (the fakesnow emulator) and PostgreSQL running
+# the Redshift macros, every mart and staging model compared row by row, Snowflake's incremental
+# runs and typed time zones on each (docs/engines.md). Installs PostgreSQL, Java and the adapters
+# when missing (Snowflake's in .venv-snowflake); the PostgreSQL cluster and the emulator live in a
 # temp dir for the length of the run.
 test-engines: $(VENV)/.installed
 	VENV=$(CURDIR)/$(VENV) bash scripts/engines/engines.sh test $(ENGINES_ARGS)

@@ -94,6 +94,10 @@
     not materialized
 {%- endmacro %}
 
+{#- Redshift parses PostgreSQL's dialect but has no such keyword. -#}
+{% macro redshift__not_materialized() -%}
+{%- endmacro %}
+
 {#- The UTC calendar date the build runs on: "future" timestamps are after it. -#}
 {% macro current_utc_date() %}
     {{ return(adapter.dispatch('current_utc_date', 'crm_retention')()) }}
@@ -115,6 +119,19 @@
     to_date(to_utc_timestamp(current_timestamp(), current_timezone()))
 {%- endmacro %}
 
+{% macro snowflake__current_utc_date() -%}
+    cast(convert_timezone('UTC', current_timestamp()) as date)
+{%- endmacro %}
+
+{#- Redshift has no now(); its current_date is the session's, and Redshift sessions run in UTC unless set otherwise. -#}
+{% macro redshift__current_utc_date() -%}
+    current_date
+{%- endmacro %}
+
+{% macro bigquery__current_utc_date() -%}
+    current_date('UTC')
+{%- endmacro %}
+
 {#- A typed timestamp-with-time-zone column as a UTC timestamp without time zone. -#}
 {% macro timestamptz_to_utc(expression) %}
     {{ return(adapter.dispatch('timestamptz_to_utc', 'crm_retention')(expression)) }}
@@ -130,6 +147,11 @@
 
 {% macro postgres__timestamptz_to_utc(expression) -%}
     timezone('UTC', {{ expression }})
+{%- endmacro %}
+
+{#- TIMESTAMP_TZ and TIMESTAMP_LTZ: the instant in UTC, then its wall-clock time (timestamp_ntz). -#}
+{% macro snowflake__timestamptz_to_utc(expression) -%}
+    cast(convert_timezone('UTC', {{ expression }}) as timestamp_ntz)
 {%- endmacro %}
 
 {#- Money: one exact decimal type everywhere, so sums agree across engines to the cent. -#}
@@ -217,6 +239,11 @@
 {#- dbt-spark's dateadd drops the fraction of a second (it goes through Unix seconds). -#}
 {% macro spark__add_minutes(timestamp_expression, minutes) -%}
     timestampadd(minute, cast({{ minutes }} as int), {{ timestamp_expression }})
+{%- endmacro %}
+
+{#- dbt-bigquery's dateadd returns a DATETIME, which BigQuery does not compare with a TIMESTAMP. -#}
+{% macro bigquery__add_minutes(timestamp_expression, minutes) -%}
+    timestamp_add({{ timestamp_expression }}, interval cast({{ minutes }} as int64) minute)
 {%- endmacro %}
 
 {#-

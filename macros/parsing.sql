@@ -152,7 +152,7 @@
     case
         when {{ month }} in (4, 6, 9, 11) then 30
         when {{ month }} <> 2 then 31
-        when ({{ year }} % 4 = 0 and {{ year }} % 100 <> 0) or {{ year }} % 400 = 0 then 29
+        when (mod({{ year }}, 4) = 0 and mod({{ year }}, 100) <> 0) or mod({{ year }}, 400) = 0 then 29
         else 28
     end
 {%- endmacro %}

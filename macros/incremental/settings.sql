@@ -14,12 +14,12 @@
     full refresh. Outside incremental mode all of it compiles to nothing.
 -#}
 
-{#- Incremental mode runs on DuckDB and PostgreSQL: anywhere else the switch is a var error. -#}
+{#- Incremental mode runs on DuckDB, PostgreSQL and Snowflake: anywhere else the switch is a var error. -#}
 {% macro is_incremental_mode() %}
     {% set value = crm_retention.get_flag('crm_incremental', false) %}
-    {% if value and target.type not in ['duckdb', 'postgres'] %}
+    {% if value and target.type not in ['duckdb', 'postgres', 'snowflake'] %}
         {{ crm_retention._crm_var_error('crm_incremental', var('crm_incremental'),
-            'false on ' ~ target.type ~ ' (incremental mode runs on DuckDB and PostgreSQL; docs/incremental.md)') }}
+            'false on ' ~ target.type ~ ' (incremental mode runs on DuckDB, PostgreSQL and Snowflake; docs/incremental.md)') }}
     {% endif %}
     {{ return(value) }}
 {% endmacro %}

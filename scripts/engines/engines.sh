@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Engines for the cross-engine comparison: installs what is missing, runs a throw-away
-# PostgreSQL cluster, and runs compare_engines.py against it.
+# PostgreSQL cluster and the Snowflake emulator, and runs compare_engines.py against them.
 #
-#   engines.sh install        PostgreSQL (apt) and Java if missing; requirements-engines.txt into .venv
-#   engines.sh start DIR      a new cluster under DIR (empty or missing), listening on 127.0.0.1
-#   engines.sh stop DIR       stops the cluster under DIR
-#   engines.sh test [ARGS]    install, start a cluster in a temp dir, compare, run the host
-#                             project's tests and the incremental sequences on it, always stop
-#                             and remove it
+#   engines.sh install              PostgreSQL (apt) and Java if missing; requirements-engines.txt
+#                                   into .venv; requirements-engines-snowflake.txt into .venv-snowflake
+#   engines.sh start DIR            a new cluster under DIR (empty or missing), listening on 127.0.0.1
+#   engines.sh stop DIR             stops the cluster under DIR
+#   engines.sh start-snowflake DIR  the Snowflake emulator (fakesnow, in memory) on 127.0.0.1, its
+#                                   pid and log under DIR
+#   engines.sh stop-snowflake DIR   stops it
+#   engines.sh test [ARGS]          install, start a cluster and the emulator in a temp dir, compare,
+#                                   run the host project's tests and the incremental sequences on
+#                                   PostgreSQL, always stop both and remove the temp dir
 #
-# The port and database come from CRM_PG_PORT and CRM_PG_DBNAME, as in profiles.yml.
+# The port and database come from CRM_PG_PORT and CRM_PG_DBNAME, the emulator's port from
+# CRM_SNOWFLAKE_PORT, as in profiles.yml.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -17,6 +22,8 @@ VENV="${VENV:-$ROOT/.venv}"
 PG_PORT="${CRM_PG_PORT:-55432}"
 PG_DBNAME="${CRM_PG_DBNAME:-crm_retention}"
 PG_USER="${CRM_PG_USER:-postgres}"
+SNOWFLAKE_VENV="${CRM_SNOWFLAKE_VENV:-$ROOT/.venv-snowflake}"
+SNOWFLAKE_PORT="${CRM_SNOWFLAKE_PORT:-55490}"
 
 log() { echo "[engines] $*" >&2; }
 
@@ -67,6 +74,16 @@ install() {
         "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements.txt" -r "$ROOT/requirements-engines.txt"
         touch "$stamp"
     fi
+    # Snowflake's adapter and emulator in a virtual environment of their own
+    # (requirements-engines-snowflake.txt says why).
+    stamp="$SNOWFLAKE_VENV/.installed"
+    if [ ! -f "$stamp" ] || [ "$ROOT/requirements-engines-snowflake.txt" -nt "$stamp" ]; then
+        log "installing requirements-engines-snowflake.txt into $SNOWFLAKE_VENV"
+        python3 -m venv "$SNOWFLAKE_VENV"
+        "$SNOWFLAKE_VENV/bin/python" -m pip install --quiet --upgrade pip
+        "$SNOWFLAKE_VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements-engines-snowflake.txt"
+        touch "$stamp"
+    fi
 }
 
 start() {
@@ -94,10 +111,46 @@ stop() {
     fi
 }
 
+# The emulator with the harness's two fixes (scripts/engines/fakesnow_server.py), in memory:
+# everything it holds goes when it stops.
+start_snowflake() {
+    local dir="$1"
+    mkdir -p "$dir"
+    "$SNOWFLAKE_VENV/bin/python" "$ROOT/scripts/engines/fakesnow_server.py" "$SNOWFLAKE_PORT" \
+        >"$dir/fakesnow.log" 2>&1 &
+    echo $! >"$dir/fakesnow.pid"
+    local waited=0
+    until "$SNOWFLAKE_VENV/bin/python" -c "import socket; socket.create_connection(('127.0.0.1', $SNOWFLAKE_PORT), 1)" 2>/dev/null; do
+        if ! kill -0 "$(cat "$dir/fakesnow.pid")" 2>/dev/null || [ "$waited" -ge 60 ]; then
+            cat "$dir/fakesnow.log" >&2
+            log "the Snowflake emulator did not start on 127.0.0.1:$SNOWFLAKE_PORT"
+            exit 1
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    log "Snowflake emulator (fakesnow) on 127.0.0.1:$SNOWFLAKE_PORT"
+}
+
+stop_snowflake() {
+    local dir="$1" pid
+    [ -f "$dir/fakesnow.pid" ] || return 0
+    pid="$(cat "$dir/fakesnow.pid")"
+    # The server stops on SIGINT (as on Ctrl-C); SIGKILL if it has not within 10 s.
+    kill -INT "$pid" 2>/dev/null || return 0
+    for _ in $(seq 10); do
+        kill -0 "$pid" 2>/dev/null || { rm -f "$dir/fakesnow.pid"; return 0; }
+        sleep 1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$dir/fakesnow.pid"
+}
+
 cleanup() {
-    # errexit stays off here: a failed step must not skip stopping the cluster.
+    # errexit stays off here: a failed step must not skip stopping the cluster and the emulator.
     set +e
     stop "$CLUSTER_DIR"
+    stop_snowflake "$CLUSTER_DIR"
     rm -rf "$CLUSTER_DIR"
 }
 
@@ -109,12 +162,15 @@ run_test() {
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     start "$CLUSTER_DIR"
+    start_snowflake "$CLUSTER_DIR"
     "$VENV/bin/python" "$ROOT/scripts/engines/compare_engines.py" "$@"
+    stop_snowflake "$CLUSTER_DIR"
     # The host project (integration_tests/) on PostgreSQL: its default build with the package's
-    # unit tests, the one-table sales export against the reference, and every switch.
+    # unit tests, the one-table sales export against the reference, every switch, and incremental
+    # mode with the package's models in schemas of the host's own.
     log "the host project on PostgreSQL"
     CRM_TARGET=postgres "$VENV/bin/python" -m pytest "$ROOT/tests/python/test_integration_project.py" \
-        "$ROOT/tests/python/test_host_switches.py" -q -p no:cacheprovider
+        "$ROOT/tests/python/test_host_switches.py" "$ROOT/tests/python/test_incremental_host.py" -q -p no:cacheprovider
     # Incremental mode on PostgreSQL: the seeded random sequences of the property test
     # (CRM_PG_SEQUENCES of them, default 5; the slow suite runs 50 on DuckDB).
     # The tests that need an engine's adapter and nothing else (marked engines).
@@ -131,6 +187,8 @@ case "$command" in
     install) install ;;
     start) start "${1:?usage: $0 start DIR}" ;;
     stop) stop "${1:?usage: $0 stop DIR}" ;;
+    start-snowflake) start_snowflake "${1:?usage: $0 start-snowflake DIR}" ;;
+    stop-snowflake) stop_snowflake "${1:?usage: $0 stop-snowflake DIR}" ;;
     test) run_test "$@" ;;
-    *) echo "usage: $0 install | start DIR | stop DIR | test [compare_engines.py args]" >&2; exit 2 ;;
+    *) echo "usage: $0 install | start DIR | stop DIR | start-snowflake DIR | stop-snowflake DIR | test [compare_engines.py args]" >&2; exit 2 ;;
 esac
