@@ -116,6 +116,12 @@ KEYS: dict[str, list[str]] = {
     "stg_crm__orders": ["order_id"],
     "stg_crm__customers": ["customer_id"],
     "stg_crm__nps_responses": ["response_id"],
+    # The survival views: a curve's key has null parts (the other curves' columns).
+    "crm__survival": ["curve", "cohort_period", "segment_name", "segment_value", "days_since_acquisition"],
+    "crm__time_to_second_order": ["curve", "cohort_period", "segment_name", "segment_value", "days_since_first_order"],
+    "crm__second_order_rates": ["curve", "cohort_period", "segment_name", "segment_value"],
+    "crm__cohort_bracket_retention": ["cohort_period", "first_period_since_acquisition", "last_period_since_acquisition"],
+    "crm__cohort_retention_by_first_product": ["segment_name", "segment_value", "cohort_period", "periods_since_acquisition"],
 }
 
 

@@ -140,6 +140,18 @@ def test_host_settings_reach_the_marts(host):
     assert host.query("select churned_on from main.crm__churn where customer_id = 'c02'") == [(date(2024, 3, 3),)]
 
 
+def test_host_survival_and_brackets(host):
+    """crm_retention_brackets from the host's dbt_project.yml; the survival curves' churns are the
+    first spells' churns of crm__churn, per weekly cohort and per plan."""
+    brackets = host.query("select distinct first_period_since_acquisition, last_period_since_acquisition "
+                          "from main.crm__cohort_bracket_retention order by 1")
+    assert brackets == [(1, 2), (3, 6)]
+    churns = host.query("select count(*) from main.crm__churn where spell_number = 1")[0][0]
+    by_curve = dict(host.query("select curve, sum(churned_customers) from main.crm__survival "
+                               "where curve <> 'segment' or segment_name = 'plan' group by 1"))
+    assert by_curve == {"overall": churns, "cohort": churns, "segment": churns} and churns > 0
+
+
 def test_host_segments_by_its_own_column(host):
     """crm_segments: [acquisition_channel, plan]; plan is a raw column beyond the contract, passed
     through staging as trimmed text, case kept ('Gold ' is 'Gold'); c02's blank plan and the
@@ -273,6 +285,15 @@ def test_sales_export_accounts_for_every_line(sales_host):
     customers = {row["Customer"] for row in read_seed("sales_export")}
     assert sales_host.query("select count(*), count(created_at), count(acquisition_channel) from sales.stg_crm__customers") \
         == [(len(customers), len(customers), 0)]
+
+
+def test_sales_export_first_product_cohorts(sales_host):
+    """Line grain without product columns: every customer's first product is unknown, and the
+    first-product cohorts are the cohorts."""
+    rows = sales_host.query("select segment_name, segment_value, sum(cohort_size) from sales.crm__cohort_retention_by_first_product "
+                            "where periods_since_acquisition = 0 group by 1, 2 order by 1")
+    (customers,) = sales_host.query("select count(*) from sales.crm__customers where orders > 0")[0]
+    assert rows == [("product_category", "unknown", customers), ("product_id", "unknown", customers)]
 
 
 def test_sales_export_build_has_no_warning(sales_host):
