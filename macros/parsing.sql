@@ -87,48 +87,125 @@
 {#-
     The accepted shape of a text amount (docs/definitions.md, "Accepted shapes"): a number with
     at most one currency symbol or three-letter code at either end, thousands separators in
-    valid groups only, and at most 32 digits before the point, so that it fits the money type
-    (decimal(38, 6)). '12 50', '1$2$3' and '12,50' match nothing and are rejected, never guessed.
+    valid groups only, and at most 20 digits before the point: below 10^20, so that the sum of
+    10^12 amounts still fits the money type (decimal(38, 6)). '12 50', '1$2$3' and '12,50'
+    match nothing and are rejected, never guessed.
 -#}
 {% macro amount_pattern() %}
     {%- set symbol = '([$€£]|[A-Za-z]{3})' -%}
-    {%- set number = '([0-9]{1,32}|[0-9]{1,3}(,[0-9]{3}){1,9})([.][0-9]+)?' -%}
+    {%- set number = '([0-9]{1,20}|[0-9]{1,3}(,[0-9]{3}){1,5}|[0-9]{1,2}(,[0-9]{3}){6})([.][0-9]+)?' -%}
     {{ return('^(' ~ symbol ~ ' ?-?' ~ number ~ '|-?' ~ symbol ~ ' ?' ~ number ~ '|-?' ~ number ~ '( ?' ~ symbol ~ ')?)$') }}
 {% endmacro %}
+
+{#-
+    Every amount, converted amount and term of a sum is below 10^20 in size (docs/definitions.md):
+    the sum of 10^12 of them fits the money type. An exact literal, so that a decimal just below
+    the bound is not rounded up to it in a comparison with a float.
+-#}
+{% macro amount_limit() -%}
+    100000000000000000000
+{%- endmacro %}
 
 {% macro amount_is_number(text) -%}
     coalesce({{ crm_retention.regex_matches(text, crm_retention.amount_pattern()) }}, false)
 {%- endmacro %}
 
 {#- The amount's value; only meaningful where amount_is_number holds (symbols, codes and separators dropped). -#}
-{% macro amount_value(text) -%}
-    cast({{ crm_retention.regex_replace_all(text, '[^0-9.-]', '') }} as {{ crm_retention.type_money() }})
+{% macro amount_value(text, data_type=none) -%}
+    cast({{ crm_retention.regex_replace_all(text, '[^0-9.-]', '') }} as {{ data_type or crm_retention.type_money() }})
+{%- endmacro %}
+
+{#-
+    The currency written in an amount's text, upper-cased: its three-letter code, or the symbol
+    itself ('$', '€', '£'; which code a symbol stands for depends on the row's currency, see
+    currency_of_amount); null without one. Only meaningful where amount_is_number holds. Most
+    amounts start and end with a digit and skip the regex.
+-#}
+{% macro amount_currency_mark(text) -%}
+    case
+        when ascii(right({{ text }}, 1)) between 48 and 57 and ascii({{ text }}) between 48 and 57 then null
+        when {{ crm_retention.amount_is_number(text) }}
+            then nullif(upper({{ crm_retention.regex_replace_all(text, '[-0-9., ]', '') }}), '')
+    end
+{%- endmacro %}
+
+{#-
+    The dollar currencies a '$' in an amount agrees with; without a currency in the row, '$' is
+    USD ('€' EUR, '£' GBP).
+-#}
+{% macro dollar_currencies() %}
+    {{ return(['USD', 'AUD', 'BSD', 'BBD', 'BZD', 'BMD', 'BND', 'CAD', 'KYD', 'FJD', 'GYD', 'HKD', 'JMD', 'LRD',
+        'NAD', 'NZD', 'SBD', 'SGD', 'SRD', 'TTD', 'TWD', 'XCD', 'ZWL', 'MXN', 'ARS', 'CLP', 'COP', 'CUP', 'DOP', 'UYU']) }}
+{% endmacro %}
+
+{#- The currency code of an amount's mark (amount_currency_mark) for a row whose currency column holds `row_currency` (upper-cased, or null). -#}
+{% macro currency_of_amount(mark, row_currency) -%}
+    case
+        when {{ mark }} = '$' and {{ row_currency }} in ('{{ crm_retention.dollar_currencies() | join("', '") }}') then {{ row_currency }}
+        when {{ mark }} = '$' then 'USD'
+        when {{ mark }} = '€' then 'EUR'
+        when {{ mark }} = '£' then 'GBP'
+        else {{ mark }}
+    end
 {%- endmacro %}
 
 {#-
     An amount column as expressions, typed or text: is_present (a value was given), is_number
-    (it is a number that fits the money type: not NaN, not infinite, below 10^32 in size) and
-    value. A typed column is never cast to text, and cast only where it fits, so that no raw
-    value can stop the build. `text` names the column's trimmed text (raw_text) where a model
-    has already computed it; the expressions read it many times, so naming it keeps the
-    compiled SQL short. Without it, raw_text of the column is spelled out in each place.
+    (it is a number below amount_limit in size: not NaN, not infinite), value and currency_mark
+    (amount_currency_mark; null for a typed column). A typed column is never cast to text, and
+    cast only where it fits, so that no raw value can stop the build. `text` names the column's
+    trimmed text (raw_text) where a model has already computed it; the expressions read it many
+    times, so naming it keeps the compiled SQL short. Without it, raw_text of the column is
+    spelled out in each place.
 -#}
 {% macro parse_amount(column, data_type, text=none) %}
+    {% set value_type = crm_retention.type_money() %}
     {% if crm_retention.is_numeric_type(data_type) %}
         {#- NaN sorts above every number on the supported engines, so the bound rejects it too. -#}
-        {% set fits = '(abs(' ~ column ~ ') < 1e32)' %}
+        {% set fits = '(abs(' ~ column ~ ') < ' ~ crm_retention.amount_limit() ~ ')' %}
         {{ return({
             'is_present': '(' ~ column ~ ' is not null)',
             'is_number': 'coalesce(' ~ fits ~ ', false)',
-            'value': 'case when ' ~ fits ~ ' then cast(' ~ column ~ ' as ' ~ crm_retention.type_money() ~ ') end',
+            'value': 'case when ' ~ fits ~ ' then cast(' ~ column ~ ' as ' ~ value_type ~ ') end',
+            'currency_mark': 'cast(null as ' ~ dbt.type_string() ~ ')',
         }) }}
     {% endif %}
     {% set text = text or crm_retention.raw_text(column) %}
     {{ return({
         'is_present': '(' ~ text ~ ' is not null)',
         'is_number': crm_retention.amount_is_number(text),
-        'value': 'case when ' ~ crm_retention.amount_is_number(text) ~ ' then ' ~ crm_retention.amount_value(text) ~ ' end',
+        'value': 'case when ' ~ crm_retention.amount_is_number(text) ~ ' then ' ~ crm_retention.amount_value(text, value_type) ~ ' end',
+        'currency_mark': crm_retention.amount_currency_mark(text),
     }) }}
+{% endmacro %}
+
+{#-
+    An exchange rate column as expressions, typed or text: is_number (a finite number) and value,
+    a float (type_rate) that keeps a rate's 15 significant digits (0.0000393 stays 0.0000393; the
+    money type would keep 0.000039). Text takes the amount shapes, or a plain number with an
+    exponent as spreadsheets write small rates ('3.93E-05'). Whether a rate is in range is the
+    model's check.
+-#}
+{% macro parse_rate(column, data_type, text) %}
+    {% if crm_retention.is_numeric_type(data_type) %}
+        {#- NaN sorts above every number on the supported engines: the bound rejects it and infinities. -#}
+        {% set is_finite = '(abs(' ~ column ~ ') < 1e300)' %}
+        {{ return({
+            'is_number': 'coalesce(' ~ is_finite ~ ', false)',
+            'value': 'case when ' ~ is_finite ~ ' then cast(' ~ column ~ ' as ' ~ crm_retention.type_rate() ~ ') end',
+        }) }}
+    {% endif %}
+    {% set is_scientific = crm_retention.regex_matches(text, '^[0-9]{1,38}([.][0-9]{1,38})?([eE][-+]?[0-9]{1,2})?$') %}
+    {{ return({
+        'is_number': '(' ~ crm_retention.amount_is_number(text) ~ ' or coalesce(' ~ is_scientific ~ ', false))',
+        'value': 'case when ' ~ crm_retention.amount_is_number(text) ~ ' then ' ~ crm_retention.amount_value(text, crm_retention.type_rate())
+            ~ ' when ' ~ is_scientific ~ ' then cast(' ~ text ~ ' as ' ~ crm_retention.type_rate() ~ ') end',
+    }) }}
+{% endmacro %}
+
+{#- The range of an accepted exchange rate (docs/definitions.md, "Currencies"). -#}
+{% macro rate_limits() %}
+    {{ return({'lowest': '1e-12', 'highest': '1e12'}) }}
 {% endmacro %}
 
 {# ---------- timestamps ---------- #}

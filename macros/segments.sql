@@ -31,3 +31,30 @@
 {% macro unknown_segment_value() -%}
     'unknown'
 {%- endmacro %}
+
+{#-
+    The staged column of a segment that is not a contract column: segment__ and the name with
+    every run of characters other than letters, digits and _ as one _ (a number appended when
+    two names meet), a plain identifier on every engine that no column of the package can take.
+-#}
+{% macro segment_column_name(segment, taken) %}
+    {% set column = 'segment__' ~ modules.re.sub('[^a-z0-9_]+', '_', segment | lower) %}
+    {% set suffix = [''] %}
+    {% for n in range(2, taken | length + 3) if (column ~ suffix[-1]) in taken %}
+        {% do suffix.append('_' ~ n) %}
+    {% endfor %}
+    {{ return(column ~ suffix[-1]) }}
+{% endmacro %}
+
+{#- Each segment of crm_segments with the customer column that holds it: {name, column}. -#}
+{% macro get_segment_columns() %}
+    {% set staged_as = {} %}
+    {% for spec in crm_retention.get_customers_columns() if spec.get('is_segment') %}
+        {% do staged_as.update({spec.raw_name: spec.name}) %}
+    {% endfor %}
+    {% set columns = [] %}
+    {% for segment in crm_retention.get_segments() %}
+        {% do columns.append({'name': segment, 'column': staged_as.get(segment, segment)}) %}
+    {% endfor %}
+    {{ return(columns) }}
+{% endmacro %}

@@ -39,15 +39,19 @@
         {'name': 'updated_at', 'required': false},
     ] %}
     {#- A segment (crm_segments) that is not one of the columns above is passed through staging
-        as text under its own name; the raw table must have it. -#}
+        as text under a name of its own namespace (segment__<name>, macros/segments.sql), so
+        that no attribute can take the place of a column the package uses; the raw table must
+        have it. -#}
     {% set known = columns | map(attribute='name') | list %}
     {% for name in crm_retention.get_segments() if name not in known %}
-        {% do columns.append({'name': name, 'required': true, 'var': 'crm_segments', 'is_segment': true}) %}
+        {% do columns.append({'name': crm_retention.segment_column_name(name, known), 'raw_name': name,
+            'required': true, 'var': 'crm_segments', 'is_segment': true}) %}
+        {% do known.append(columns[-1].name) %}
     {% endfor %}
     {{ return(columns) }}
 {% endmacro %}
 
-{#- The customer columns crm_segments adds to staging (the segments not in the raw contract). -#}
+{#- The customer columns crm_segments adds to staging (the segments not in the raw contract), by their staged names. -#}
 {% macro get_customer_segment_columns() %}
     {{ return(crm_retention.get_customers_columns() | selectattr('is_segment', 'defined') | map(attribute='name') | list) }}
 {% endmacro %}
@@ -113,20 +117,31 @@
         {% if key not in contract %}
             {{ crm_retention._crm_var_error(name, value, allowed ~ '; unknown key ' ~ key ~ ' (value ' ~ raw_name ~ ')') }}
         {% endif %}
-        {% if raw_name is not string or raw_name | trim == '' or '"' in raw_name or '`' in raw_name %}
-            {{ crm_retention._crm_var_error(name, value, allowed ~ '; key ' ~ key ~ ' needs a column name, without quotes (value ' ~ raw_name ~ ')') }}
+        {% if raw_name is not string or raw_name | trim == '' or modules.re.fullmatch('\\s*(".*"|`.*`)\\s*', raw_name) %}
+            {{ crm_retention._crm_var_error(name, value, allowed ~ '; key ' ~ key ~ ' needs a column name, without quotes around it (value ' ~ raw_name ~ ')') }}
         {% endif %}
         {% do mapped.update({key: raw_name | trim}) %}
+    {% endfor %}
+    {#- One raw column read as two contract columns is always a mistake (customer_id and order_id
+        both from one id column make every order its own customer). -#}
+    {% set by_raw_name = {} %}
+    {% for key, raw_name in mapped.items() %}
+        {% if raw_name | lower in by_raw_name %}
+            {{ crm_retention._crm_var_error(name, value, allowed ~ '; each raw column once, but ' ~ by_raw_name[raw_name | lower] ~ ' and ' ~ key ~ ' both map to ' ~ raw_name) }}
+        {% endif %}
+        {% do by_raw_name.update({raw_name | lower: key}) %}
     {% endfor %}
     {{ return(mapped) }}
 {% endmacro %}
 
-{#- A column name as SQL: plain lower-case names bare, anything else (spaces, mixed case, reserved words) quoted. -#}
+{#-
+    A column name as SQL, always quoted (reserved words such as `order`, spaces, quotes), with the
+    engine's own quote character doubled inside it. The name must be spelled as the warehouse
+    stores it: raw_columns passes the name it found in the table.
+-#}
 {% macro column_sql(name) %}
-    {% if modules.re.fullmatch('[a-z_][a-z0-9_]*', name) and name not in ['comment'] %}
-        {{ return(name) }}
-    {% endif %}
-    {{ return(adapter.quote(name)) }}
+    {% set quote_character = adapter.quote('x')[0] %}
+    {{ return(adapter.quote(name | replace(quote_character, quote_character ~ quote_character))) }}
 {% endmacro %}
 
 {#-
@@ -170,11 +185,21 @@
     {% set mapping = crm_retention.get_column_map(source_name) %}
     {% set var_name = 'crm_' ~ source_name ~ '_columns' %}
     {% set raw = {'types': {}} %}
+    {% set read_from = {} %}
     {% for spec in specs %}
         {% set name = spec['name'] %}
-        {% set raw_name = mapping.get(name, name) %}
+        {% set raw_name = mapping.get(name, spec.get('raw_name', name)) %}
         {% set found = present.get(raw_name | lower) %}
         {% set data_type = 'text' %}
+        {#- A contract column read under its own name from the raw column another one is mapped to. -#}
+        {% if found and (raw_name | lower) in read_from and not spec.get('is_segment') %}
+            {{ exceptions.raise_compiler_error(
+                "Invalid value for var '" ~ var_name ~ "': " ~ read_from[raw_name | lower] ~ " and " ~ name
+                ~ " would both be read from the raw column '" ~ found.name ~ "' of " ~ relation
+                ~ ". Map each contract column to its own raw column (" ~ var_name ~ ": {" ~ name ~ ": \"...\"})."
+            ) }}
+        {% endif %}
+        {% if found %}{% do read_from.update({raw_name | lower: name}) %}{% endif %}
         {% if not execute or not present %}
             {% do raw.update({name: crm_retention.column_sql(raw_name)}) %}
         {% elif found %}
@@ -187,7 +212,7 @@
             ) }}
         {% elif spec.get('var') %}
             {{ exceptions.raise_compiler_error(
-                "The raw table " ~ relation ~ " has no column '" ~ name ~ "', named in the var "
+                "The raw table " ~ relation ~ " has no column '" ~ raw_name ~ "', named in the var "
                 ~ spec['var'] ~ " (" ~ (var(spec['var']) | string) ~ "). Remove it from " ~ spec['var']
                 ~ " or use one of the table's columns: " ~ (present.values() | map(attribute='name') | sort | join(', ')) ~ "."
             ) }}
@@ -228,6 +253,6 @@
 {#- The raw values text of a row for crm__rejected_rows, from the `raw_<name>` columns of the specs. -#}
 {% macro raw_values_of(specs) -%}
     {%- set pairs = [] -%}
-    {%- for spec in specs -%}{%- do pairs.append((spec['name'], 'raw_' ~ spec['name'])) -%}{%- endfor -%}
+    {%- for spec in specs -%}{%- do pairs.append((spec.get('raw_name', spec['name']), 'raw_' ~ spec['name'])) -%}{%- endfor -%}
     {{ crm_retention.raw_values(pairs) }}
 {%- endmacro %}

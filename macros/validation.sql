@@ -315,8 +315,10 @@
     {% set segments = [] %}
     {% for item in value %}
         {% set name = item | string | trim | lower %}
-        {% if item is not string or not modules.re.fullmatch('[a-z_][a-z0-9_]*', name) %}
-            {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ '; each name a plain column name (letters, digits, _), not ' ~ item) }}
+        {#- Quoted wherever it is read (reserved words, spaces); never a quote, backslash or
+            semicolon, which no column name needs. -#}
+        {% if item is not string or name == '' or modules.re.search("['\\\\;]|[\\x00-\\x1f]", name) %}
+            {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ "; each name a plain column name (any characters but ', \\ and ;), not " ~ item) }}
         {% endif %}
         {% if name in segments %}
             {{ crm_retention._crm_var_error('crm_segments', value, allowed ~ '; each name once (' ~ name ~ ' is repeated)') }}
@@ -372,6 +374,7 @@
     {% do crm_retention.get_earliest_valid_date() %}
     {% do crm_retention.get_default_order_status() %}
     {% do crm_retention.get_orders_grain() %}
+    {% do crm_retention.get_order_line_returns() %}
     {% do crm_retention.get_reporting_currency() %}
     {% do crm_retention.get_rejected_shares() %}
     {% do crm_retention.get_flag('crm_using_exchange_rates', false) %}

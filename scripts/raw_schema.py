@@ -39,7 +39,7 @@ REJECTION_REASONS: dict[str, list[str]] = {
     "orders": [
         "missing_order_id", "superseded_version", "duplicate_order_id", "conflicting_order_lines",
         "missing_customer_id", "invalid_timestamp", "too_early_timestamp", "future_timestamp", "unknown_status",
-        "invalid_amount", "negative_amount", "invalid_refunded_amount", "missing_exchange_rate",
+        "invalid_amount", "negative_amount", "invalid_refunded_amount", "currency_mismatch", "missing_exchange_rate",
     ],
     "customers": [
         "missing_customer_id", "superseded_version", "duplicate_customer_id", "invalid_timestamp",
@@ -54,7 +54,7 @@ REJECTION_REASONS: dict[str, list[str]] = {
         "negative_amount",
     ],
     "exchange_rates": ["invalid_timestamp", "too_early_timestamp", "missing_currency", "invalid_rate",
-                       "duplicate_exchange_rate"],
+                       "rate_out_of_range", "duplicate_exchange_rate"],
 }
 # In incremental mode the base tables keep the rows of a key that left the raw table, with this
 # reason (docs/incremental.md, tombstones); no raw row is rejected with it.

@@ -4,7 +4,8 @@
     when the source has rows but stages none, the build fails; above crm_rejected_share_warn it
     warns. The message names the source, the share and the top reasons with their counts, and
     suggests crm_orders_grain: line when ambiguous duplicate orders dominate (a table of order
-    lines read as orders). `model` is the source's base model: one row per raw row.
+    lines read as orders), and the switch of an optional source that stages nothing. `model` is
+    the source's base model: one row per raw row.
     The message also says how to list the rows: a build it stops skips crm__rejected_rows.
     The counts are read when the test runs, so that the message can carry them; the test's
     query then returns the message as its one failing row (warn) or the test stops (error).
@@ -41,7 +42,13 @@
     {%- if reasons and reasons[0].startswith('duplicate_order_id') and crm_retention.get_orders_grain() == 'order' -%}
         {%- set text = text ~ " Most are ambiguous duplicate order ids: if each raw row is an order line, set crm_orders_grain: line." -%}
     {%- endif -%}
-    {%- if totals.raw > 0 and totals.staged == 0 -%}
+    {%- set switches = {'nps_responses': 'crm_using_nps', 'marketing_spend': 'crm_using_marketing_spend',
+        'exchange_rates': 'crm_using_exchange_rates'} -%}
+    {%- if totals.raw > 0 and totals.staged == 0 and source_table in switches -%}
+        {#- An optional source that stages nothing (an all-null export, say) is most often one to switch off. -#}
+        {{ exceptions.raise_compiler_error("No raw row of " ~ source_table ~ " stages. If you have no "
+            ~ source_table ~ " data, set " ~ switches[source_table] ~ ": false; else fix the rows. " ~ text) }}
+    {%- elif totals.raw > 0 and totals.staged == 0 -%}
         {{ exceptions.raise_compiler_error("No raw row of " ~ source_table ~ " stages. " ~ text) }}
     {%- elif share > shares.error -%}
         {{ exceptions.raise_compiler_error(text) }}

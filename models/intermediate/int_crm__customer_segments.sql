@@ -3,7 +3,8 @@
     guest) and segment name, with the customer's value as text. A customer has one value per
     segment for their whole history: the value of their customer record as staged for the
     as-of date (its latest version); a null value, and a guest without a record, fall in
-    'unknown'. Disabled when crm_segments is empty.
+    'unknown'. Disabled when crm_segments is empty. A segment beyond the raw contract is read from
+    its namespaced column (segment__<name>, macros/segments.sql).
 -#}
 {%- set segments = crm_retention.get_segments() -%}
 {{ config(enabled=segments | length > 0) }}
@@ -18,11 +19,11 @@ customers as (
 
 final as (
 
-    {% for segment in segments -%}
+    {% for segment in crm_retention.get_segment_columns() -%}
     select
         customer_id,
-        cast('{{ segment }}' as {{ dbt.type_string() }}) as segment_name,
-        coalesce(cast({{ segment }} as {{ dbt.type_string() }}), {{ crm_retention.unknown_segment_value() }})
+        cast('{{ segment.name | replace("'", "''") }}' as {{ dbt.type_string() }}) as segment_name,
+        coalesce(cast({{ segment.column }} as {{ dbt.type_string() }}), {{ crm_retention.unknown_segment_value() }})
             as segment_value
     from customers
     {% if not loop.last %}union all

@@ -257,13 +257,15 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
 
 
-# Accepted shapes, amounts: N with one symbol or three-letter code at either end.
-_NUMBER = r"(?:[0-9]{1,32}|[0-9]{1,3}(?:,[0-9]{3}){1,9})(?:\.[0-9]+)?"
+# Accepted shapes, amounts: N with one symbol or three-letter code at either end, at most 20
+# digits before the point.
+_NUMBER = r"(?:[0-9]{1,20}|[0-9]{1,3}(?:,[0-9]{3}){1,5}|[0-9]{1,2}(?:,[0-9]{3}){6})(?:\.[0-9]+)?"
 _SYMBOL = r"(?:[$€£]|[A-Za-z]{3})"
 _AMOUNT_RE = re.compile(
     rf"(?:{_SYMBOL} ?(?P<a>-?{_NUMBER})|(?P<neg>-?){_SYMBOL} ?(?P<b>{_NUMBER})|(?P<c>-?{_NUMBER})(?: ?{_SYMBOL})?)"
 )
-MONEY_LIMIT = Decimal(10) ** 32
+# The bound: every amount, refund, spend and converted amount is below 10^20 in size.
+MONEY_LIMIT = Decimal(10) ** 20
 
 
 def parse_amount(value: Any) -> Decimal | None:
@@ -273,13 +275,13 @@ def parse_amount(value: Any) -> Decimal | None:
     """
     if _is_missing(value) or isinstance(value, bool):
         return None
-    # Typed: NaN, infinite, or 10^32 or more in size is not an amount.
+    # Typed: NaN, infinite, or 10^20 or more in size is not an amount.
     if isinstance(value, Decimal):
         return value if value.is_finite() and abs(value) < MONEY_LIMIT else None
     if isinstance(value, numbers.Integral):
         return Decimal(int(value)) if abs(int(value)) < MONEY_LIMIT else None
     if isinstance(value, numbers.Real):
-        return Decimal(repr(float(value))) if math.isfinite(value) and abs(value) < 1e32 else None
+        return Decimal(repr(float(value))) if math.isfinite(value) and abs(value) < MONEY_LIMIT else None
     if not isinstance(value, str):
         return None
     match = _AMOUNT_RE.fullmatch(value.strip(WHITESPACE))
@@ -287,6 +289,37 @@ def parse_amount(value: Any) -> Decimal | None:
         return None
     number = match["a"] or (match["neg"] + match["b"] if match["b"] else None) or match["c"]
     return Decimal(number.replace(",", ""))
+
+
+# Currencies: the code a symbol stands for, and the dollar and peso currencies '$' agrees with.
+_SYMBOL_CURRENCY = {"$": "USD", "€": "EUR", "£": "GBP"}
+DOLLAR_CURRENCIES = {"USD", "AUD", "BSD", "BBD", "BZD", "BMD", "BND", "CAD", "KYD", "FJD", "GYD", "HKD", "JMD",
+                     "LRD", "NAD", "NZD", "SBD", "SGD", "SRD", "TTD", "TWD", "XCD", "ZWL", "MXN", "ARS", "CLP",
+                     "COP", "CUP", "DOP", "UYU"}
+
+
+def amount_currency(value: Any, row_currency: str | None = None) -> str | None:
+    """The currency written in a text amount in an accepted shape ("EUR 100", "$12.00"), as a
+    code: a symbol's, or for '$' the row's currency when that is a dollar currency; else None."""
+    if not isinstance(value, str) or parse_amount(value) is None:
+        return None
+    mark = re.sub(r"[-0-9., ]", "", value.strip(WHITESPACE)).upper()
+    if not mark:
+        return None
+    if mark == "$" and row_currency in DOLLAR_CURRENCIES:
+        return row_currency
+    return _SYMBOL_CURRENCY.get(mark, mark)
+
+
+def order_currency(row: dict[str, Any]) -> tuple[str | None, bool]:
+    """Currencies: the row's currency (its currency value, else its amount's, else its refund's)
+    and whether the currencies written in its amount and refund agree with it."""
+    given = _trimmed_text(row.get("currency"))
+    marks = [row.get("amount"), row.get("refunded_amount")]
+    upper = (given.upper() if given else None) or next(
+        (c for c in (amount_currency(m) for m in marks) if c), None)
+    agrees = all(amount_currency(m, upper) in (None, upper) for m in marks)
+    return (given or upper), agrees
 
 
 def parse_score(value: Any) -> int | None:
@@ -473,14 +506,21 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
             if refunded is None or refunded < 0:
                 rejections.add(source, row, "invalid_refunded_amount")
                 continue
-        # 11. missing_exchange_rate: an order in a currency other than the reporting one (a
+        # 11. currency_mismatch: the currencies of the row, its amount and its refund disagree.
+        currency, agrees = order_currency(row)
+        if not agrees:
+            rejections.add(source, row, "currency_mismatch")
+            continue
+        # 12. missing_exchange_rate: an order in a currency other than the reporting one (a
         # missing currency is the reporting one) takes its currency's latest rate on or before
-        # its order date, and is rejected without one.
-        currency = _optional_text(row.get("currency"))
+        # its order date, and is rejected without one. 13. converted, below the bound.
         if reporting_currency and currency is not None and currency.upper() != reporting_currency.upper():
             rate = exchange_rate(exchange_rates or [], currency.upper(), ordered_at.date())
             if rate is None:
                 rejections.add(source, row, "missing_exchange_rate")
+                continue
+            if abs(float(amount) * float(rate)) >= 1e20 or float(refunded or 0) * float(rate) >= 1e20:
+                rejections.add(source, row, "invalid_amount")
                 continue
             amount = convert(amount, rate)
             refunded = None if refunded is None else convert(refunded, rate)
@@ -496,7 +536,7 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
             "amount": amount,
             "refunded_amount": refunded,
             "net_revenue": net_revenue,
-            "currency": _optional_text(row.get("currency")),
+            "currency": currency,
             "updated_at": parse_timestamp(row.get("updated_at")),
             "has_customer_record": None,  # filled once customers are staged
         })
@@ -506,22 +546,28 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
 def orders_from_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """definitions.md, crm_orders_grain: line, for an export whose lines are all current and
     valid: one order per order_id, whose lines agree on every order-level value; amount and
-    refunded_amount are the sums of its lines'. (Line versions and broken lines are left to the
-    SQL's own tests, which give each line its expected outcome.)"""
+    refunded_amount are the sums of its lines'. A return line (a negative amount, with
+    crm_order_line_returns: net, the default) adds its size to the refunds instead. (Line
+    versions and broken lines are left to the SQL's own tests, which give each line its expected
+    outcome.) A currency written in a line's amount is its currency."""
     orders: dict[str, dict[str, Any]] = {}
     for row in rows:
         line = {k: v for k, v in row.items() if k != "line_id"}
+        line["currency"] = order_currency(line)[0]
+        amount = parse_amount(line["amount"])
+        refunded = parse_amount(line.get("refunded_amount"))
+        if amount < 0:
+            amount, refunded = ZERO, (refunded or ZERO) - amount
         order = orders.get(line["order_id"])
         if order is None:
-            orders[line["order_id"]] = {**line, "amount": parse_amount(line["amount"]),
-                                        "refunded_amount": parse_amount(line.get("refunded_amount"))}
+            orders[line["order_id"]] = {**line, "amount": amount, "refunded_amount": refunded}
             continue
         for column, value in line.items():
             if column not in ("amount", "refunded_amount"):
                 assert value == order[column], (line["order_id"], column)
-        order["amount"] += parse_amount(line["amount"])
-        if line.get("refunded_amount") is not None:
-            order["refunded_amount"] = (order["refunded_amount"] or ZERO) + parse_amount(line["refunded_amount"])
+        order["amount"] += amount
+        if refunded is not None:
+            order["refunded_amount"] = (order["refunded_amount"] or ZERO) + refunded
     return [{**order, "amount": str(order["amount"]),
              "refunded_amount": None if order["refunded_amount"] is None else str(order["refunded_amount"])}
             for order in orders.values()]
@@ -650,7 +696,7 @@ def clean_exchange_rates(rows: list[dict[str, Any]], *,
         at = parse_timestamp(row.get("rate_date"))
         currency = _trimmed_text(row.get("currency"))
         parsed.append((row, at.date() if at else None, currency.upper() if currency else None,
-                       parse_amount(row.get("rate"))))
+                       parse_rate(row.get("rate"))))
     per_day = defaultdict(int)
     for _, day, currency, _ in parsed:
         per_day[(currency, day)] += 1
@@ -664,6 +710,8 @@ def clean_exchange_rates(rows: list[dict[str, Any]], *,
             reason = "missing_currency"
         elif rate is None or rate <= 0:
             reason = "invalid_rate"
+        elif not RATE_LOWEST <= rate <= RATE_HIGHEST:
+            reason = "rate_out_of_range"
         elif per_day[(currency, day)] > 1:
             reason = "duplicate_exchange_rate"
         else:
@@ -671,6 +719,25 @@ def clean_exchange_rates(rows: list[dict[str, Any]], *,
             continue
         rejections.add(source, row, reason)
     return staged
+
+
+# Currencies: an accepted rate lies from 10^-12 to 10^12.
+RATE_LOWEST, RATE_HIGHEST = Decimal("1e-12"), Decimal("1e12")
+
+
+def parse_rate(value: Any) -> Decimal | None:
+    """Currencies: a rate is a finite number; text takes the amount shapes or a plain number
+    with an exponent ('3.93E-05')."""
+    if _is_missing(value) or isinstance(value, bool):
+        return None
+    if isinstance(value, (numbers.Real, Decimal)) and not isinstance(value, str):
+        return Decimal(repr(float(value))) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip(WHITESPACE)
+    if re.fullmatch(r"[0-9]{1,38}(\.[0-9]{1,38})?([eE][-+]?[0-9]{1,2})?", text):
+        return Decimal(text)
+    return parse_amount(text)
 
 
 def exchange_rate(rates: list[dict[str, Any]], currency: str, day: date) -> Decimal | None:

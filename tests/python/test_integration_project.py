@@ -154,8 +154,8 @@ def test_host_survival_and_brackets(host):
 
 def test_host_segments_by_its_own_column(host):
     """crm_segments: [acquisition_channel, plan]; plan is a raw column beyond the contract, passed
-    through staging as trimmed text, case kept ('Gold ' is 'Gold'); c02's blank plan and the
-    guests fall in unknown."""
+    through staging as trimmed text in its own namespace (segment__plan), case kept ('Gold ' is
+    'Gold'); c02's blank plan and the guests fall in unknown."""
     plan_values = {value for (value,) in host.query("""
         select distinct segment_value from main.crm__retention_by_segment where segment_name = 'plan'
     """)}
@@ -166,7 +166,7 @@ def test_host_segments_by_its_own_column(host):
         where segment_name = 'plan' group by 1
     """))
     expected = dict(host.query("""
-        select coalesce(staged.plan, 'unknown'), count(*)
+        select coalesce(staged.segment__plan, 'unknown'), count(*)
         from main.crm__customers as customers
         left join main.stg_crm__customers as staged on customers.customer_id = staged.customer_id
         where customers.orders > 0

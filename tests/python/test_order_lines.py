@@ -233,25 +233,61 @@ LINES = [
     # A line rejected for its own amount leaves the order with its other lines.
     (line("l_bad_amount", "1", amount="ten"), "invalid_amount"),
     (line("l_bad_amount", "2", amount="7.00"), STAGED),
+    # A currency written in the amounts, without a currency value: a dollar line and a euro line
+    # disagree on the order's currency; two dollar spellings agree.
+    (line("l_symbols", "1", amount="$5.00", currency=None), CONFLICT),
+    (line("l_symbols", "2", amount="€5.00", currency=None), CONFLICT),
+    (line("l_symbols_agree", "1", amount="$5.00", currency=None), STAGED),
+    (line("l_symbols_agree", "2", amount="USD 7", currency=None), STAGED),
+    # A line whose amount names another currency than its own is rejected alone.
+    (line("l_line_mismatch", "1", amount="€5.00"), "currency_mismatch"),
+    (line("l_line_mismatch", "2", amount="6.00"), STAGED),
 ]
-# The staged orders: order_id -> (lines, amount), the amount being the sum of its staged lines.
-STAGED_LINE_ORDERS = {"l_agree": (2, Decimal("15.00")), "l_same_instant": (2, Decimal("20.00")),
-                      "l_status_spelling": (2, Decimal("20.00")), "l_versions": (2, Decimal("20.00")),
-                      "l_bad_amount": (1, Decimal("7.00"))}
+# Return lines (negative amounts, as UCI Online Retail ships them), crm_order_line_returns:
+# net (default) stages them as returns of their order; reject rejects them as negative_amount.
+RETURN_LINES = [
+    (line("l_return", "1", amount="30.00"), STAGED),
+    (line("l_return", "2", amount="-10.00"), "negative_amount"),
+    (line("l_return_exceeds", "1", amount="5.00"), STAGED),
+    (line("l_return_exceeds", "2", amount="-8.00"), "negative_amount"),
+    (line("l_return_only", "1", amount="-5.00"), "negative_amount"),
+]
+# The staged orders: order_id -> (lines, amount, net revenue), the amount being the sum of its
+# staged lines.
+STAGED_LINE_ORDERS = {"l_agree": (2, Decimal("15.00"), Decimal("15.00")),
+                      "l_same_instant": (2, Decimal("20.00"), Decimal("20.00")),
+                      "l_status_spelling": (2, Decimal("20.00"), Decimal("20.00")),
+                      "l_versions": (2, Decimal("20.00"), Decimal("20.00")),
+                      "l_bad_amount": (1, Decimal("7.00"), Decimal("7.00")),
+                      "l_symbols_agree": (2, Decimal("12.00"), Decimal("12.00")),
+                      "l_line_mismatch": (1, Decimal("6.00"), Decimal("6.00"))}
+# net: a return is refunded from its order's sales, and net revenue is floored at 0 per order.
+STAGED_RETURN_ORDERS = {
+    "net": {"l_return": (2, Decimal("30.00"), Decimal("20.00")),
+            "l_return_exceeds": (2, Decimal("5.00"), Decimal("0")),
+            "l_return_only": (1, Decimal("0"), Decimal("0"))},
+    "reject": {"l_return": (1, Decimal("30.00"), Decimal("30.00")),
+               "l_return_exceeds": (1, Decimal("5.00"), Decimal("5.00"))},
+}
 
 
-def test_each_line_is_staged_or_rejected_with_its_reason(tmp_path):
+@pytest.mark.parametrize("returns", ["net", "reject"])
+def test_each_line_is_staged_or_rejected_with_its_reason(tmp_path, returns):
+    lines = LINES + [(row, STAGED if returns == "net" and outcome == "negative_amount" else outcome)
+                     for row, outcome in RETURN_LINES]
     db_path = tmp_path / "crm.duckdb"
     con = duckdb.connect(str(db_path))
     try:
         con.execute(f"create schema {RAW_SCHEMA}")
-        write_table(con, "src_order_lines", [row for row, _ in LINES], LINE_TABLE_COLUMNS)
+        write_table(con, "src_order_lines", [row for row, _ in lines], LINE_TABLE_COLUMNS)
         write_table(con, "src_customers", [{"customer_id": "c1"}, {"customer_id": "c2"}], ["customer_id"])
     finally:
         con.close()
     # Half the lines are dirt on purpose: the rejected-share guard would stop the build.
     vars = {**COMMON_VARS, "crm_orders_identifier": "src_order_lines", "crm_orders_grain": "line",
             "crm_rejected_share_warn": 1, "crm_rejected_share_error": 1}
+    if returns == "reject":
+        vars["crm_order_line_returns"] = "reject"
     run_dbt(["build", "--vars", json.dumps(vars), "--select", "path:models/staging", "crm__rejected_rows",
              "--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"],
             db_path=db_path, target_path=tmp_path / "target")
@@ -259,11 +295,11 @@ def test_each_line_is_staged_or_rejected_with_its_reason(tmp_path):
     try:
         rejected = Counter(con.execute("select raw_key, rejection_reason from main.crm__rejected_rows "
                                        "where source_table = 'orders'").fetchall())
-        staged = {order_id: (lines, amount) for order_id, lines, amount in
-                  con.execute("select order_id, lines, amount from main.stg_crm__orders").fetchall()}
+        staged = {order_id: (n, amount, net_revenue) for order_id, n, amount, net_revenue in con.execute(
+            "select order_id, lines, amount, net_revenue from main.stg_crm__orders").fetchall()}
     finally:
         con.close()
-    expected = Counter((row["order_id"], outcome) for row, outcome in LINES if outcome != STAGED)
+    expected = Counter((row["order_id"], outcome) for row, outcome in lines if outcome != STAGED)
     assert rejected - expected == Counter(), "rejected but should not be (or with another reason)"
     assert expected - rejected == Counter(), "should be rejected with this reason"
-    assert staged == STAGED_LINE_ORDERS
+    assert staged == STAGED_LINE_ORDERS | STAGED_RETURN_ORDERS[returns]

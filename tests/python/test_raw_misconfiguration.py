@@ -84,13 +84,43 @@ CASES = {
         {"src_orders": orders(100, junk=30), "src_customers": customers()}, {},
         ["30 of the 100 raw rows of orders (30.0%", "invalid_amount: 30"],
     ),
+    # One raw column read as two contract columns: every order its own customer, or every net
+    # revenue 0, if it were accepted.
+    "two_keys_map_to_one_column": (
+        {"src_orders": orders(10, columns={"order_id": "id"}), "src_customers": customers()},
+        {"crm_orders_columns": {"order_id": "id", "customer_id": "ID"}},
+        ["Invalid value for var 'crm_orders_columns'", "order_id and customer_id both map to ID"],
+    ),
+    "key_mapped_to_another_keys_column": (
+        {"src_orders": orders(10), "src_customers": customers()},
+        {"crm_orders_columns": {"customer_id": "order_id"}},
+        ["Invalid value for var 'crm_orders_columns'", "order_id and customer_id would both be read from the raw column 'order_id'"],
+    ),
+    "refund_mapped_to_the_amount": (
+        {"src_orders": orders(10), "src_customers": customers()},
+        {"crm_orders_columns": {"refunded_amount": "amount"}},
+        ["Invalid value for var 'crm_orders_columns'", "amount and refunded_amount would both be read from the raw column 'amount'"],
+    ),
+    # An optional source that stages nothing names its switch, not only the reason.
+    "all_null_nps_table": (
+        {"src_orders": orders(10), "src_customers": customers(),
+         "src_nps": [dict.fromkeys(["response_id", "customer_id", "responded_at", "score"])] * 5},
+        {"crm_using_nps": True, "crm_nps_responses_identifier": "src_nps"},
+        ["No raw row of nps_responses stages", "set crm_using_nps: false", "missing_response_id: 5"],
+    ),
     "no_order_stages": (
         {"src_orders": orders(10, junk=10), "src_customers": customers()},
         {"crm_rejected_share_warn": 1, "crm_rejected_share_error": 1},
         ["No raw row of orders stages", "invalid_amount: 10"],
     ),
 }
+# Raw names that need quotes on every engine: reserved words, a space, a double quote.
+QUOTED_NAMES = {"order_id": "order", "customer_id": "select", "ordered_at": "Order Date", "amount": 'Amount "USD"'}
 PASSING = {
+    "reserved_and_quoted_column_names": (
+        {"src_orders": orders(10, columns=QUOTED_NAMES), "src_customers": customers()},
+        {"crm_orders_columns": QUOTED_NAMES},
+    ),
     "junk_5_percent": ({"src_orders": orders(100, junk=5), "src_customers": customers()}, {}),
     "junk_1_percent": ({"src_orders": orders(100, junk=1), "src_customers": customers()}, {}),
 }
@@ -103,7 +133,8 @@ def run_case(tmp_path: Path, tables: dict, vars: dict):
         con.execute(f"create schema {RAW_SCHEMA}")
         for name, rows in tables.items():
             columns = list(dict.fromkeys(c for row in rows for c in row))
-            con.execute(f"create table {RAW_SCHEMA}.{name} ({', '.join(f'{chr(34)}{c}{chr(34)} varchar' for c in columns)})")
+            quoted = ", ".join('"' + c.replace('"', '""') + '" varchar' for c in columns)
+            con.execute(f"create table {RAW_SCHEMA}.{name} ({quoted})")
             con.executemany(f"insert into {RAW_SCHEMA}.{name} values ({', '.join('?' for _ in columns)})",
                             [[row.get(c) for c in columns] for row in rows])
     finally:
@@ -133,6 +164,13 @@ def test_five_percent_junk_warns(outcomes):
     returncode, output = outcomes["junk_5_percent"]
     assert returncode == 0, output
     assert "WARN=1" in output and "5 of the 100 raw rows of orders (5.0%" in output, output
+
+
+def test_reserved_and_quoted_column_names_build(outcomes):
+    """Mapped raw names are quoted on every engine: the ten orders stage, none rejected."""
+    returncode, output = outcomes["reserved_and_quoted_column_names"]
+    assert returncode == 0, output
+    assert "WARN=0" in output and "ERROR=0" in output, output
 
 
 def test_one_percent_junk_is_silent(outcomes):

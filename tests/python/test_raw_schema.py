@@ -94,9 +94,10 @@ def test_required_columns_are_the_documented_ones():
 # ---------- rejection reasons: raw_schema.REJECTION_REASONS ----------
 
 # How a reason is spelled, for picking reasons out of prose and code: a word of the vocabulary
-# of checks, an underscore and what was checked.
+# of checks, an underscore and what was checked; or one of the two reasons named after what
+# disagrees or lies out of range.
 REASON_WORD = re.compile(r"\b((?:missing|superseded|duplicate|conflicting|invalid|too_early|future|unknown|negative"
-                         r"|deleted)_[a-z_]+)\b")
+                         r"|deleted)_[a-z_]+|currency_mismatch|rate_out_of_range)\b")
 ALL_REASONS = {reason for reasons in REJECTION_REASONS.values() for reason in reasons}
 
 

@@ -63,8 +63,10 @@ ORDERS = [
     (order(" o_plain ", customer_id=" c1 ", amount="12.50", currency=" usd "), STAGED),
     (order("o_space_amount", ordered_at="2024-03-05 10:11:12", status=" Shipped ", amount=" 12.5 "), STAGED),
     (order("o_dollar", ordered_at="2024-03-05T10:11:12Z", status="DELIVERED", amount="$1,234.50"), STAGED),
-    (order("o_euro", ordered_at="2024-03-05T10:11:12+02:00", status="Paid", amount="€45.00"), STAGED),
-    (order("o_west", ordered_at="2025-01-31T23:30:00-05:00", status=" placed", amount="£7"), STAGED),
+    (order("o_euro", ordered_at="2024-03-05T10:11:12+02:00", status="Paid", amount="€45.00", currency="EUR"),
+     "missing_exchange_rate"),
+    (order("o_offset", ordered_at="2024-03-05T10:11:12+02:00", status="Paid", amount="45.00"), STAGED),
+    (order("o_west", ordered_at="2025-01-31T23:30:00-05:00", status=" placed", amount="7"), STAGED),
     (order("o_compact_west", ordered_at="2024-06-10T22:00:00-0500"), STAGED),
     (order("o_compact_east", ordered_at="2024-06-10T01:00:00+0530"), STAGED),
     (order("o_fraction", ordered_at="2024-03-05T10:11:12.345678"), STAGED),
@@ -82,11 +84,24 @@ ORDERS = [
     (order("o_customer_rejected", customer_id="c_bad_created"), STAGED),
     # Every kind of whitespace is trimmed from ids, statuses and currencies.
     (order("\to_tab\r\n", customer_id="\u00a0c1\t", status="completed\t", currency="\u2003usd\n"), STAGED),
-    # Amounts with one currency symbol or code at either end.
+    # Amounts with one currency symbol or code at either end. The currency written in the amount
+    # is the row's currency when the row has none (these builds report in USD without exchange
+    # rates: another currency has no rate), and must agree with the row's currency otherwise.
     (order("o_code_before", amount="USD 12.50"), STAGED),
-    (order("o_code_after", amount="1,234.50 EUR"), STAGED),
-    (order("o_symbol_after", amount="12.50€"), STAGED),
-    (order("o_31_digits", amount="9999999999999999999999999999999.5"), STAGED),
+    (order("o_code_after", amount="1,234.50 EUR"), "missing_exchange_rate"),
+    (order("o_symbol_after", amount="12.50€"), "missing_exchange_rate"),
+    (order("o_pound", amount="£7"), "missing_exchange_rate"),
+    (order("o_code_agrees", amount="12.00 usd", currency=" USD "), STAGED),
+    (order("o_refund_marked", amount="10", refunded_amount="USD 4"), STAGED),
+    (order("o_dollar_cad_row", amount="$12.00", currency="CAD"), "missing_exchange_rate"),
+    (order("o_eur_text_usd_row", amount="EUR 100", currency="USD"), "currency_mismatch"),
+    (order("o_dollar_eur_row", amount="$12.00", currency="eur"), "currency_mismatch"),
+    (order("o_pound_usd_row", amount="£5", currency="USD"), "currency_mismatch"),
+    (order("o_refund_other_currency", amount="EUR 10", refunded_amount="$5"), "currency_mismatch"),
+    (order("o_refund_mismatch_row", amount="10", refunded_amount="€5", currency="USD"), "currency_mismatch"),
+    # Below 10^20 (20 digits before the point), so that sums of amounts fit the money type.
+    (order("o_20_digits", amount="99999999999999999999.5"), STAGED),
+    (order("o_20_digits_grouped", amount="99,999,999,999,999,999,999"), STAGED),
     # The earliest valid date itself stages.
     (order("o_earliest", ordered_at="1990-01-01"), STAGED),
     # Duplicates: the latest updated_at (compared in UTC) wins; missing or unparseable sorts last.
@@ -155,6 +170,10 @@ ORDERS = [
     (order("o_amount_two_symbols", amount="$12 USD"), "invalid_amount"),
     (order("o_amount_bad_groups", amount="1,23,456"), "invalid_amount"),
     (order("o_amount_33_digits", amount="123456789012345678901234567890123"), "invalid_amount"),
+    (order("o_amount_32_digits", amount="99999999999999999999999999999999"), "invalid_amount"),
+    (order("o_amount_31_digits", amount="9999999999999999999999999999999.5"), "invalid_amount"),
+    (order("o_amount_21_digits", amount="100000000000000000000"), "invalid_amount"),
+    (order("o_amount_21_digits_grouped", amount="100,000,000,000,000,000,000"), "invalid_amount"),
     (order("o_amount_nan", amount="NaN"), "invalid_amount"),
     (order("o_amount_infinity", amount="Infinity"), "invalid_amount"),
     (order("o_amount_minus_inf", amount="-inf"), "invalid_amount"),
@@ -172,8 +191,9 @@ ORDERS = [
 STAGED_ORDERS = {row["order_id"]: row for row in [
     staged_order("o_plain", amount=D("12.50"), currency="usd"),
     staged_order("o_space_amount", ordered_at=ts(2024, 3, 5, 10, 11, 12), status="shipped", amount=D("12.5")),
-    staged_order("o_dollar", ordered_at=ts(2024, 3, 5, 10, 11, 12), status="delivered", amount=D("1234.50")),
-    staged_order("o_euro", ordered_at=ts(2024, 3, 5, 8, 11, 12), status="paid", amount=D("45.00")),
+    staged_order("o_dollar", ordered_at=ts(2024, 3, 5, 10, 11, 12), status="delivered", amount=D("1234.50"),
+                 currency="USD"),
+    staged_order("o_offset", ordered_at=ts(2024, 3, 5, 8, 11, 12), status="paid", amount=D("45.00")),
     staged_order("o_west", ordered_at=ts(2025, 2, 1, 4, 30), order_date=date(2025, 2, 1), status="placed",
                  amount=D("7")),
     staged_order("o_compact_west", ordered_at=ts(2024, 6, 11, 3, 0), order_date=date(2024, 6, 11)),
@@ -184,7 +204,7 @@ STAGED_ORDERS = {row["order_id"]: row for row in [
     staged_order("o_leap_day", ordered_at=ts(2024, 2, 29), order_date=date(2024, 2, 29)),
     staged_order("o_big", amount=D("1234567.891")),
     staged_order("o_refund_partial", amount=D("100"), refunded_amount=D("30"), net_revenue=D("70")),
-    staged_order("o_refund_full", amount=D("50"), refunded_amount=D("50"), net_revenue=D("0")),
+    staged_order("o_refund_full", amount=D("50"), refunded_amount=D("50"), net_revenue=D("0"), currency="USD"),
     staged_order("o_refund_above", amount=D("20"), refunded_amount=D("25.50"), net_revenue=D("0")),
     staged_order("o_refund_blank", amount=D("20")),
     staged_order("o_cancelled", status="cancelled", status_class="ignored"),
@@ -195,10 +215,11 @@ STAGED_ORDERS = {row["order_id"]: row for row in [
     staged_order("o_twin", amount=D("15"), updated_at=ts(2024, 3, 1)),
     staged_order("o_tie", ordered_at=ts(2024, 3, 6), order_date=date(2024, 3, 6), updated_at=ts(2024, 3, 7)),
     staged_order("o_tab", currency="usd"),
-    staged_order("o_code_before", amount=D("12.50")),
-    staged_order("o_code_after", amount=D("1234.50")),
-    staged_order("o_symbol_after", amount=D("12.50")),
-    staged_order("o_31_digits", amount=D("9999999999999999999999999999999.5")),
+    staged_order("o_code_before", amount=D("12.50"), currency="USD"),
+    staged_order("o_code_agrees", amount=D("12.00"), currency="USD"),
+    staged_order("o_refund_marked", amount=D("10"), refunded_amount=D("4"), net_revenue=D("6"), currency="USD"),
+    staged_order("o_20_digits", amount=D("99999999999999999999.5")),
+    staged_order("o_20_digits_grouped", amount=D("99999999999999999999")),
     staged_order("o_earliest", ordered_at=ts(1990, 1, 1), order_date=date(1990, 1, 1)),
 ]}
 
@@ -506,11 +527,15 @@ def utc(column):
     return f"timezone('UTC', {instant(column)})"
 
 
+# The loader keeps the currency a stripped symbol or code stood for (USD, in the good rows).
+LOADED_CURRENCY = ("coalesce(currency, case when regexp_matches(coalesce(amount, '') || coalesce(refunded_amount, ''), "
+                   "'[$]|USD|usd') then 'USD' end)")
+
 # `{table}` is filled in by the harness with the text table being typed.
 TYPED_SQL = {
     "orders": (
         f"select order_id, customer_id, {instant('ordered_at')} as ordered_at, status, "
-        f"{money('amount')} as amount, {money('refunded_amount')} as refunded_amount, currency, "
+        f"{money('amount')} as amount, {money('refunded_amount')} as refunded_amount, {LOADED_CURRENCY} as currency, "
         f"{utc('updated_at')} as updated_at from {{table}}"
     ),
     "customers": (
@@ -528,7 +553,7 @@ TYPED_SQL = {
 }
 
 TIMESTAMP_REGEX = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}"
-AMOUNT_REGEX = "([0-9]{1,32}|[0-9]{1,3}(,[0-9]{3}){1,9})([.][0-9]+)?"
+AMOUNT_REGEX = "([0-9]{1,20}|[0-9]{1,3}(,[0-9]{3}){1,5}|[0-9]{1,2}(,[0-9]{3}){6})([.][0-9]+)?"
 
 
 @pytest.fixture(scope="module")
@@ -603,6 +628,10 @@ NON_FINITE_ORDERS = {
     "t_infinity": ("inf", "2024-03-05", "invalid_amount"),
     "t_minus_infinity": ("-inf", "2024-03-05", "invalid_amount"),
     "t_too_big": ("1e35", "2024-03-05", "invalid_amount"),
+    # Sums of amounts must fit the money type: an amount is below 10^20 in size.
+    "t_1e32": ("1e32", "2024-03-05", "invalid_amount"),
+    "t_1e20": ("1e20", "2024-03-05", "invalid_amount"),
+    "t_below_1e20": ("9.5e19", "2024-03-05", STAGED),
     "t_minus_infinity_date": ("1", "-infinity", "too_early_timestamp"),
     "t_infinity_date": ("1", "infinity", "future_timestamp"),
     "t_zero_date": ("1", "0001-01-01", "too_early_timestamp"),
@@ -621,5 +650,86 @@ def test_typed_nan_infinity_and_overflow_are_rejected_rows(tmp_path):
     result = build(tmp_path, {"orders": rows, "customers": [customer("c1")]}, typed_sql=typed, extra_args=SELECT)
     outcomes = {r["raw_key"]: r["rejection_reason"] for r in rejected(result, "orders")}
     staged = {r["order_id"]: r["amount"] for r in result.table("stg_crm__orders")}
-    assert staged == {"t_good": D("12.5")}
+    assert set(staged) == {"t_good", "t_below_1e20"} and staged["t_good"] == D("12.5")
+    # DuckDB's cast of a double this large to a decimal is exact to about 16 digits.
+    assert abs(staged["t_below_1e20"] / D("9.5e19") - 1) < D("1e-12")
     assert outcomes == {k: v for k, (_, _, v) in NON_FINITE_ORDERS.items() if v != STAGED}
+
+
+# --------------------------------------------------------------------------------------
+# Currencies: rates keep their precision, rates and converted amounts out of range are rejected
+# --------------------------------------------------------------------------------------
+
+def rate(currency, value, rate_date="2024-01-01"):
+    return {"rate_date": rate_date, "currency": currency, "rate": value}
+
+
+# (raw rate, expected outcome), definitions.md "Currencies": a rate lies from 10^-12 to 10^12.
+RATES = [
+    (rate("VND", "0.0000393"), STAGED),
+    (rate("JPY", "0.0007236"), STAGED),
+    # As a spreadsheet writes a small rate.
+    (rate("IDR", "6.4E-05"), STAGED),
+    # 10^-7 is a rate, not "not a number above 0".
+    (rate("ZZB", "0.0000001"), STAGED),
+    (rate("ZZE", "1000000000"), STAGED),
+    (rate("ZZA", "0.0000000000001"), "rate_out_of_range"),
+    (rate("ZZC", "10000000000000000000000000000000"), "rate_out_of_range"),
+    (rate("ZZD", "0"), "invalid_rate"),
+    (rate("ZZF", "-1"), "invalid_rate"),
+    (rate("ZZG", "abc"), "invalid_rate"),
+]
+
+# (raw order, expected outcome); the staged amounts, worked by hand, in CURRENCY_ORDERS.
+RATED_ORDERS = [
+    (order("r_vnd", amount="1000000", currency="VND"), STAGED),
+    (order("r_jpy", amount="1000", currency="jpy"), STAGED),
+    (order("r_idr", amount="1000000", currency="IDR"), STAGED),
+    (order("r_zzb", amount="10", currency="ZZB"), STAGED),
+    (order("r_zze", amount="1000", currency="ZZE"), STAGED),
+    # No currency column value: the amount's code is the currency.
+    (order("r_vnd_text", amount="VND 2,000,000"), STAGED),
+    (order("r_dollar", amount="$5"), STAGED),
+    # "EUR 100" is not 100 USD: no EUR rate, so no conversion.
+    (order("r_eur_text", amount="EUR 100"), "missing_exchange_rate"),
+    (order("r_rate_rejected", amount="10", currency="ZZA"), "missing_exchange_rate"),
+    (order("r_rate_huge", amount="10", currency="ZZC"), "missing_exchange_rate"),
+    # 2 * 10^11 at 10^9: 2 * 10^20 converted, beyond the bound.
+    (order("r_converted_too_big", amount="200000000000", currency="ZZE"), "invalid_amount"),
+    (order("r_mismatch", amount="EUR 100", currency="VND"), "currency_mismatch"),
+]
+
+# order_id: (currency, original amount, amount in USD): original x rate, rounded once to 6 decimals.
+CURRENCY_ORDERS = {
+    "r_vnd": ("VND", D("1000000"), D("39.300000")),
+    "r_jpy": ("jpy", D("1000"), D("0.723600")),
+    "r_idr": ("IDR", D("1000000"), D("64.000000")),
+    "r_zzb": ("ZZB", D("10"), D("0.000001")),
+    "r_zze": ("ZZE", D("1000"), D("1000000000000")),
+    "r_vnd_text": ("VND", D("2000000"), D("78.600000")),
+    "r_dollar": ("USD", D("5"), D("5")),
+}
+
+
+@pytest.fixture(scope="module")
+def currency_build(tmp_path_factory):
+    tables = {"orders": [row for row, _ in RATED_ORDERS], "customers": [customer("c1")],
+              "exchange_rates": [row for row, _ in RATES]}
+    return build(tmp_path_factory.mktemp("staging_currency"), tables, extra_args=SELECT)
+
+
+@pytest.mark.parametrize("source, fixture", [("exchange_rates", RATES), ("orders", RATED_ORDERS)])
+def test_rates_and_rated_orders_are_rejected_with_their_reason(currency_build, source, fixture):
+    actual = Counter(r["rejection_reason"] for r in rejected(currency_build, source))
+    assert actual == Counter(outcome for _, outcome in fixture if outcome != STAGED)
+
+
+def test_rates_keep_their_precision_and_money_is_rounded_once(currency_build):
+    """1,000,000 VND at 0.0000393 is 39.30 USD (through the money type the rate was 0.000039: 39.00)."""
+    staged = {r["order_id"]: (r["currency"], r["original_amount"], r["amount"], r["net_revenue"])
+              for r in currency_build.table("stg_crm__orders")}
+    assert staged == {order_id: (currency, original, amount, amount)
+                      for order_id, (currency, original, amount) in CURRENCY_ORDERS.items()}
+    rates = {r["currency"]: r["rate"] for r in currency_build.rows(
+        "select currency, rate from main.base_crm__exchange_rates where rejection_reason is null")}
+    assert rates == {"VND": 0.0000393, "JPY": 0.0007236, "IDR": 0.000064, "ZZB": 1e-7, "ZZE": 1e9}

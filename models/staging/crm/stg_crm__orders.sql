@@ -21,28 +21,11 @@ orders as (
 
 ),
 
-{%- if reporting_currency %}
-
--- Orders in the reporting currency keep their exact amounts; others go through the float rate.
-converted as (
-
-    select
-        *,
-        {%- for column in ['amount', 'refunded_amount'] %}
-        case
-            when exchange_rate = 1 then {{ column }}
-            else cast(cast({{ column }} as {{ crm_retention.type_rate() }}) * exchange_rate as {{ money }})
-        end as reporting_{{ column }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from orders
-
-),
-{%- endif %}
-{%- set source_cte = 'converted' if reporting_currency else 'orders' %}
-{%- set amount = 'reporting_amount' if reporting_currency else 'amount' %}
-{%- set refunded_amount = 'reporting_refunded_amount' if reporting_currency else 'refunded_amount' %}
 {%- set exchange_rate = 'exchange_rate' if reporting_currency else 'cast(1 as ' ~ crm_retention.type_rate() ~ ')' %}
 
+-- The order's amounts in its own currency. At line grain a return line (a negative amount,
+-- crm_order_line_returns: net) is a refund of its amount: the order's amount stays the sum of
+-- its sales, and net revenue (below) is floored at 0 per order.
 order_totals as (
     {%- if is_line_grain %}
 
@@ -54,15 +37,14 @@ order_totals as (
         min(order_date) as order_date,
         min(status) as status,
         min(status_class) as status_class,
-        sum({{ amount }}) as amount,
-        sum({{ refunded_amount }}) as refunded_amount,
         min(currency) as currency,
-        sum(amount) as original_amount,
-        sum(refunded_amount) as original_refunded_amount,
+        sum(case when amount >= 0 then amount else 0 end) as original_amount,
+        sum(case when amount < 0 then coalesce(refunded_amount, 0) - amount else refunded_amount end)
+            as original_refunded_amount,
         min({{ exchange_rate }}) as exchange_rate,
         max(updated_at) as updated_at,
         cast(count(*) as {{ dbt.type_bigint() }}) as lines  -- noqa: RF04
-    from {{ source_cte }}
+    from orders
     group by order_id
     {%- else %}
 
@@ -73,43 +55,57 @@ order_totals as (
         order_date,
         status,
         status_class,
-        {{ amount }} as amount,
-        {{ refunded_amount }} as refunded_amount,
         currency,
         amount as original_amount,
         refunded_amount as original_refunded_amount,
         {{ exchange_rate }} as exchange_rate,
         updated_at,
         cast(1 as {{ dbt.type_bigint() }}) as lines  -- noqa: RF04
-    from {{ source_cte }}
+    from orders
     {%- endif %}
+
+),
+
+-- In the reporting currency: an order in it keeps its exact amounts; any other goes through its
+-- rate as a float and is rounded to money once, here (docs/definitions.md, "Currencies").
+converted as (
+
+    select
+        *,
+        {%- for column in ['amount', 'refunded_amount'] %}
+        case
+            when exchange_rate = 1 then original_{{ column }}
+            else cast(cast(original_{{ column }} as {{ crm_retention.type_rate() }}) * exchange_rate as {{ money }})
+        end as {{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from order_totals
 
 ),
 
 final as (
 
     select
-        order_totals.order_id,
-        order_totals.customer_id,
-        order_totals.ordered_at,
-        order_totals.order_date,
-        order_totals.status,
-        order_totals.status_class,
-        order_totals.status_class = 'counted' as is_counted,
-        order_totals.amount,
-        order_totals.refunded_amount,
+        converted.order_id,
+        converted.customer_id,
+        converted.ordered_at,
+        converted.order_date,
+        converted.status,
+        converted.status_class,
+        converted.status_class = 'counted' as is_counted,
+        converted.amount,
+        converted.refunded_amount,
         case
-            when order_totals.amount - coalesce(order_totals.refunded_amount, 0) > 0
-                then order_totals.amount - coalesce(order_totals.refunded_amount, 0)
+            when converted.amount - coalesce(converted.refunded_amount, 0) > 0
+                then converted.amount - coalesce(converted.refunded_amount, 0)
             else cast(0 as {{ money }})
         end as net_revenue,
-        order_totals.currency,
-        order_totals.original_amount,
-        order_totals.original_refunded_amount,
-        order_totals.exchange_rate,
-        order_totals.lines,
-        order_totals.updated_at
-    from order_totals
+        converted.currency,
+        converted.original_amount,
+        converted.original_refunded_amount,
+        converted.exchange_rate,
+        converted.lines,
+        converted.updated_at
+    from converted
 
 )
 

@@ -2,8 +2,9 @@
     Every raw exchange rate row, parsed, with the reason it is rejected (null for rows that
     stage). Enabled with crm_using_exchange_rates; read by base_crm__orders when
     crm_reporting_currency is set. A rate is reporting-currency units per unit of `currency`,
-    valid from `rate_date` until the currency's next rate. Two rows for one currency and day are
-    ambiguous: both are rejected rather than one guessed.
+    valid from `rate_date` until the currency's next rate, as a float (parse_rate: the money
+    type would round 0.0000393 to 0.000039). Two rows for one currency and day are ambiguous:
+    both are rejected rather than one guessed.
 -#}
 {{ config(enabled=crm_retention.get_flag('crm_using_exchange_rates', false)) }}
 {%- do crm_retention.validate_vars() -%}
@@ -11,7 +12,7 @@
 {%- set raw_rows = source('crm', 'exchange_rates') -%}
 {%- set raw = crm_retention.raw_columns(raw_rows, specs, 'exchange_rates') -%}
 {%- set rate_date = crm_retention.parse_timestamp('raw_rate_date', raw.types.rate_date, 'rate_date_text') -%}
-{%- set rate = crm_retention.parse_amount('raw_rate', raw.types.rate, 'rate_text') %}
+{%- set rate = crm_retention.parse_rate('raw_rate', raw.types.rate, 'rate_text') %}
 
 with
 
@@ -31,7 +32,7 @@ parsed as (
         cast({{ rate_date.utc }} as date) as rate_date,
         upper(currency_text) as currency,
         {{ rate.is_number }} as is_rate_number,
-        cast({{ rate.value }} as {{ crm_retention.type_rate() }}) as rate,
+        {{ rate.value }} as rate,
         {{ dbt.concat(["coalesce(currency_text, '')", "'|'", "coalesce(rate_date_text, '')"]) }} as raw_key,
         {%- for spec in specs %}
         raw_{{ spec.name }}{% if not loop.last %},{% endif %}
@@ -58,6 +59,10 @@ classified as (
             when {{ crm_retention.is_too_early('rate_date') }} then 'too_early_timestamp'
             when currency is null then 'missing_currency'
             when not is_rate_number or rate <= 0 then 'invalid_rate'
+            -- Beyond any currency pair: converting with it would round every amount to 0, or
+            -- overflow the money type.
+            when rate < {{ crm_retention.rate_limits().lowest }} or rate > {{ crm_retention.rate_limits().highest }}
+                then 'rate_out_of_range'
             when rates_that_day > 1 then 'duplicate_exchange_rate'
         end as rejection_reason
     from counted

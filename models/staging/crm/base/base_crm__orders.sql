@@ -11,8 +11,11 @@
     At crm_orders_grain: line a raw row is an order line: versions are per (order_id, line_id)
     (no line_id: every row is its own line), the current lines of an order must agree on its
     order-level values, and stg_crm__orders sums them to one order.
-    With crm_reporting_currency set, each row gets the exchange rate of its currency on its
-    order date (stg_crm__orders converts the amounts).
+    A currency written in the amount text ('EUR 100', '$12.00') is the row's currency when it
+    has none, and must agree with it otherwise (currency_mismatch). With crm_reporting_currency
+    set, each row gets the exchange rate of its currency on its order date (stg_crm__orders
+    converts the amounts). At line grain a negative amount is a return line (staged with
+    crm_order_line_returns: net, the default).
     In incremental mode (macros/incremental/reread.sql) the raw rows are those of the order_ids with a
     row changed within the lookback (every order_id whose raw rows differ from those stored, when
     the reconciliation finds a difference), and an order_id that left the raw table leaves a
@@ -30,7 +33,12 @@
 {%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
 {%- set amount = crm_retention.parse_amount('raw_amount', raw.types.amount, 'amount_text') -%}
 {%- set refunded_amount = crm_retention.parse_amount('raw_refunded_amount', raw.types.refunded_amount, 'refunded_amount_text') -%}
-{%- set raw_values = crm_retention.raw_values_of(specs) %}
+{%- set raw_values = crm_retention.raw_values_of(specs) -%}
+{%- set nets_returns = is_line_grain and crm_retention.get_order_line_returns() == 'net' -%}
+{#- A currency written in the amounts: the row's currency without a currency value, and else it must agree. -#}
+{%- set amount_currency = crm_retention.currency_of_amount('amount_currency_mark', 'null') -%}
+{%- set refunded_currency = crm_retention.currency_of_amount('refunded_currency_mark', 'null') -%}
+{%- set row_currency = 'upper(coalesce(currency_text, ' ~ amount_currency ~ ', ' ~ refunded_currency ~ '))' %}
 
 with
 {%- if reporting_currency %}
@@ -98,6 +106,17 @@ trimmed_orders as {{ crm_retention.not_materialized() }} (
 
 ),
 
+-- The currency symbol or code written in each amount (null for most amounts, and typed ones).
+marked_orders as {{ crm_retention.not_materialized() }} (
+
+    select
+        *,
+        {{ amount.currency_mark }} as amount_currency_mark,
+        {{ refunded_amount.currency_mark }} as refunded_currency_mark
+    from trimmed_orders
+
+),
+
 -- Every raw row parsed once. Read three times by the ranking of versions, and not materialised:
 -- each reader reads the raw table again (DECISIONLOG.md).
 parsed_orders as {{ crm_retention.not_materialized() }} (
@@ -111,7 +130,11 @@ parsed_orders as {{ crm_retention.not_materialized() }} (
         product_category_text as product_category,
         {% endif -%}
         lower(status_text) as status,
-        currency_text as currency,
+        coalesce(currency_text, {{ amount_currency }}, {{ refunded_currency }}) as currency,
+        {%- for mark in ['amount_currency_mark', 'refunded_currency_mark'] %}
+        ({{ mark }} is null or {{ crm_retention.currency_of_amount(mark, row_currency) }} = {{ row_currency }})
+        {%- if not loop.last %} and{% endif %}
+        {%- endfor %} as has_consistent_currency,
         {{ ordered_at.is_valid }} as is_ordered_at_valid,
         {{ ordered_at.utc }} as ordered_at,
         {{ amount.is_number }} as is_amount_number,
@@ -123,7 +146,7 @@ parsed_orders as {{ crm_retention.not_materialized() }} (
         {%- for spec in specs %}
         raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from trimmed_orders
+    from marked_orders
 
 ),
 
@@ -198,11 +221,19 @@ classified as (
                 or status not in ('{{ (statuses.counted + statuses.ignored) | join("', '") }}')
                 then 'unknown_status'
             when not is_amount_number then 'invalid_amount'
+            {%- if not nets_returns %}
             when amount < 0 then 'negative_amount'
+            {%- endif %}
             when has_refunded_amount and not is_refunded_amount_number then 'invalid_refunded_amount'
             when refunded_amount < 0 then 'invalid_refunded_amount'
+            when not has_consistent_currency then 'currency_mismatch'
             {%- if reporting_currency %}
             when exchange_rate is null then 'missing_exchange_rate'
+            -- Converted, each amount must stay below the bound every amount keeps (parsing.sql).
+            when exchange_rate <> 1 and (
+                abs(amount * exchange_rate) >= {{ crm_retention.amount_limit() }}
+                or refunded_amount * exchange_rate >= {{ crm_retention.amount_limit() }}
+            ) then 'invalid_amount'
             {%- endif %}
         end as rejection_reason
     from {{ 'rated' if reporting_currency else ('lines_checked' if is_line_grain else 'versioned') }}
