@@ -129,8 +129,8 @@ test-min-dbt: $(VENV)/.installed $(MIN_DBT_VENV)/.installed
 	CRM_DBT=$(MIN_DBT) $(PYTHON) -m pytest tests/python/test_marts_vs_reference.py -q $(MIN_DBT_TESTS)
 
 # The demo on DuckDB, PostgreSQL, Spark, Snowflake (the fakesnow emulator) and PostgreSQL running
-# the Redshift macros, every mart and staging model compared row by row, Snowflake's incremental
-# runs and typed time zones on each (docs/engines.md). Installs PostgreSQL, Java and the adapters
+# the Redshift macros, every mart and staging model compared row by row, and typed time zones on
+# each (docs/engines.md). Installs PostgreSQL, Java and the adapters
 # when missing (Snowflake's in .venv-snowflake); the PostgreSQL cluster and the emulator live in a
 # temp dir for the length of the run.
 test-engines: $(VENV)/.installed
