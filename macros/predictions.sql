@@ -1,22 +1,26 @@
 {#-
-    Whether the predictive models (models/intermediate/predictions, dbt Python models) run in this
-    build, and if not, why. dbt-duckdb runs Python models in its own process; dbt-postgres has no
-    Python models, and dbt-spark runs them only on a Databricks or Dataproc cluster, not in a
-    local session. Elsewhere, and with crm_using_predictions: false, the Python models are
-    disabled and the prediction columns stay null. dbt_project.yml repeats this test in the
-    predictions folder's +enabled, where no macro can be called: change the two together.
+    Whether this build has predictions, and how: `route` is `sql` when crm_clv_parameters
+    supplies parameters fitted elsewhere, on any engine (no fit, no backtest: the scoring in SQL,
+    int_crm__customer_clv_scores), else `python` where the adapter runs the package's dbt Python
+    models (dbt-duckdb: the fit, the scoring and the backtest), none otherwise; `model` is the relation the marts read
+    the predictions from, `reason` why there are none. dbt-postgres has no Python models;
+    dbt-spark runs them only on a Databricks or Dataproc cluster, not in a local session.
+    models/intermediate/predictions/_int_crm__predictions__models.yml repeats the Python test in
+    its models' config, where no macro can be called: change the two together.
 -#}
 {% macro predictions_status() %}
     {% set adapters = ['duckdb'] %}
     {% if not crm_retention.get_flag('crm_using_predictions', true) %}
-        {{ return({'enabled': false, 'reason': 'crm_using_predictions is false'}) }}
-    {% elif target.type not in adapters %}
-        {{ return({
-            'enabled': false,
-            'reason': 'the ' ~ target.type ~ ' adapter does not run the package\'s Python models (dbt-duckdb does)',
-        }) }}
+        {{ return({'enabled': false, 'route': none, 'model': none, 'reason': 'crm_using_predictions is false'}) }}
+    {% elif crm_retention.get_clv_parameters() is not none %}
+        {{ return({'enabled': true, 'route': 'sql', 'model': 'int_crm__customer_clv_scores', 'reason': none}) }}
+    {% elif target.type in adapters %}
+        {{ return({'enabled': true, 'route': 'python', 'model': 'int_crm__customer_clv_predictions', 'reason': none}) }}
     {% endif %}
-    {{ return({'enabled': true, 'reason': none}) }}
+    {{ return({
+        'enabled': false, 'route': none, 'model': none,
+        'reason': 'the ' ~ target.type ~ ' adapter does not run the package\'s Python models (dbt-duckdb does), and crm_clv_parameters supplies no parameters fitted elsewhere',
+    }) }}
 {% endmacro %}
 
 {#-
@@ -30,6 +34,9 @@
     {% set status = crm_retention.predictions_status() %}
     {% if not status.enabled %}
         {{ log('crm_retention: predictions are off because ' ~ status.reason ~ '; the prediction columns of crm__clv, crm__customers and crm__at_risk_customers are null.', info=true) }}
+        {{ return('') }}
+    {% elif status.route == 'sql' %}
+        {{ log('crm_retention: predictions scored in SQL with the parameters of crm_clv_parameters (fitted elsewhere; no fit and no backtest in this build).', info=true) }}
         {{ return('') }}
     {% endif %}
     {% set fit = ref('int_crm__clv_model_fit') %}
@@ -89,6 +96,9 @@
     from a, b = 0.01 to 1e6 (tests/python/test_predictions.py).
 -#}
 {% macro bgnbd_purchases_if_alive(pairs, parameters) %}
+    {#- `select distinct` closes the steps whose columns later steps reuse: PostgreSQL would
+        otherwise inline each column's whole expression wherever it is used (many times, in the
+        case expressions of _log1p and _expm1), which made one demo build take minutes. -#}
     select
         frequency,
         customer_age,
@@ -113,23 +123,29 @@
                 grid.p * pairs.horizon / (grid.alpha + pairs.customer_age) as p_u
             from (select distinct frequency, customer_age, horizon from {{ pairs }}) as pairs
             inner join (
-                select
+                select distinct
                     frequency,
                     alpha,
                     purchase_shape,
-                    exp(greatest(-{{ crm_retention._softplus('-y') }}, -700)) as p,
-                    step * (case when n = 0 or n = points - 1 then 0.5 else 1.0 end) * exp(greatest(
-                        a * ({{ crm_retention._softplus('-mode') }} - {{ crm_retention._softplus('-y') }})
-                        + beta * ({{ crm_retention._softplus('mode') }} - {{ crm_retention._softplus('y') }}),
-                        -700
-                    )) as weight
+                    exp(greatest(log_p, -700)) as p,
+                    step * (case when n = 0 or n = points - 1 then 0.5 else 1.0 end)
+                    * exp(greatest(a * (log_p - mode_log_p) + beta * (log_q - mode_log_q), -700)) as weight
                 from (
-                    select
-                        spec.*,
-                        integers.n,
-                        spec.low + spec.step * integers.n as y
+                    select distinct
+                        spec.frequency,
+                        spec.alpha,
+                        spec.a,
+                        spec.beta,
+                        spec.purchase_shape,
+                        spec.mode_log_p,
+                        spec.mode_log_q,
+                        spec.points,
+                        spec.step,
+                        thousands.n * 1000 + units.n as n,
+                        -{{ crm_retention._softplus('-(spec.low + spec.step * (thousands.n * 1000 + units.n))') }} as log_p,
+                        -{{ crm_retention._softplus('spec.low + spec.step * (thousands.n * 1000 + units.n)') }} as log_q
                     from (
-                        select
+                        select distinct
                             sized.*,
                             sized.mode - 20 * sized.spread as low,
                             40 * sized.spread / (sized.points - 1) as step
@@ -138,13 +154,17 @@
                                 shapes.*,
                                 least(ceil(40 * shapes.spread / least(0.3, shapes.spread / 1.5)) + 1, 100000) as points
                             from (
-                                select
+                                select distinct
                                     frequencies.frequency,
                                     {{ parameters }}.bgnbd_alpha as alpha,
                                     {{ parameters }}.bgnbd_a as a,
                                     {{ parameters }}.bgnbd_b + frequencies.frequency as beta,
                                     {{ parameters }}.bgnbd_r + frequencies.frequency as purchase_shape,
                                     ln({{ parameters }}.bgnbd_a) - ln({{ parameters }}.bgnbd_b + frequencies.frequency) as mode,
+                                    -{{ crm_retention._softplus('-(ln(' ~ parameters ~ '.bgnbd_a) - ln(' ~ parameters ~ '.bgnbd_b + frequencies.frequency))') }}
+                                        as mode_log_p,
+                                    -{{ crm_retention._softplus('ln(' ~ parameters ~ '.bgnbd_a) - ln(' ~ parameters ~ '.bgnbd_b + frequencies.frequency)') }}
+                                        as mode_log_q,
                                     sqrt(
                                         {{ crm_retention._trigamma_bound(parameters ~ '.bgnbd_a') }}
                                         + {{ crm_retention._trigamma_bound(parameters ~ '.bgnbd_b + frequencies.frequency') }}
@@ -154,9 +174,13 @@
                             ) as shapes
                         ) as sized
                     ) as spec
-                    inner join ({{ crm_retention.integers(5) }}) as integers
-                        on integers.n < spec.points
-                ) as points
+                    {#- point n = 1000 thousands + units: the thousands first, so each frequency meets only
+                        the 1,000-row spine blocks it needs. #}
+                    inner join ({{ crm_retention.integers(2) }}) as thousands
+                        on thousands.n * 1000 < spec.points
+                    inner join ({{ crm_retention.integers(3) }}) as units
+                        on thousands.n * 1000 + units.n < spec.points
+                ) as logs
             ) as grid
                 on pairs.frequency = grid.frequency
         ) as terms
@@ -168,3 +192,17 @@
     (1.0 / (({{ v }}) * ({{ v }})) + 1.0 / ({{ v }} + 1) + 1.0 / (2 * ({{ v }} + 1) * ({{ v }} + 1))
      + 1.0 / (6 * ({{ v }} + 1) * ({{ v }} + 1) * ({{ v }} + 1)))
 {%- endmacro %}
+
+{#- The 16 nodes on [-1, 1] and weights of Gauss-Legendre quadrature (numpy's leggauss(16)), as the Python model uses. -#}
+{% macro gauss_legendre_16() %}
+    {% set half = [
+        [0.09501250983763744, 0.18945061045506864], [0.2816035507792589, 0.18260341504492364],
+        [0.45801677765722737, 0.16915651939500265], [0.6178762444026438, 0.1495959888165767],
+        [0.755404408355003, 0.12462897125553407], [0.8656312023878318, 0.0951585116824926],
+        [0.9445750230732326, 0.062253523938647456], [0.9894009349916499, 0.027152459411754176],
+    ] %}
+    {% set nodes = [] %}
+    {% for x, w in half | reverse %}{% do nodes.append([-x, w]) %}{% endfor %}
+    {% for x, w in half %}{% do nodes.append([x, w]) %}{% endfor %}
+    {{ return(nodes) }}
+{% endmacro %}

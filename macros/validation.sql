@@ -59,6 +59,37 @@
     {{ return(crm_retention._crm_positive_int('crm_clv_backtest_holdout_days', 180, 3650)) }}
 {% endmacro %}
 
+{#-
+    Parameters fitted elsewhere (e.g. crm__clv_model of a DuckDB build of the same data) for the
+    engines that do not run the package's Python models: {r, alpha, a, b} of BG/NBD and, for the
+    value columns, {p, q, gamma} of Gamma-Gamma (q above 1). Null (the default): no predictions
+    there. A mapping of names to floats, or none.
+-#}
+{% macro get_clv_parameters() %}
+    {% set value = var('crm_clv_parameters', none) %}
+    {% set allowed = 'null, or a mapping of r, alpha, a, b (and optionally all of p, q, gamma, with q above 1) to positive numbers, e.g. {r: 0.243, alpha: 4.414, a: 0.793, b: 2.426}' %}
+    {% if value is none %}{{ return(none) }}{% endif %}
+    {% set names = value.keys() | list if value is mapping else [] %}
+    {% set bgnbd = ['r', 'alpha', 'a', 'b'] %}
+    {% set spend = ['p', 'q', 'gamma'] %}
+    {% if value is not mapping or (bgnbd | reject('in', names) | list) or (names | reject('in', bgnbd + spend) | list)
+          or ((spend | select('in', names) | list | length) not in [0, 3]) %}
+        {{ crm_retention._crm_var_error('crm_clv_parameters', value, allowed) }}
+    {% endif %}
+    {% set parameters = {} %}
+    {% for name in names %}
+        {% set text = value[name] | string | trim %}
+        {% if value[name] is boolean or not modules.re.fullmatch('[0-9]+(\\.[0-9]*)?([eE][-+]?[0-9]+)?|\\.[0-9]+([eE][-+]?[0-9]+)?', text) or (text | float) <= 0 %}
+            {{ crm_retention._crm_var_error('crm_clv_parameters', value, allowed) }}
+        {% endif %}
+        {% do parameters.update({name: text | float}) %}
+    {% endfor %}
+    {% if 'q' in parameters and parameters['q'] <= 1 %}
+        {{ crm_retention._crm_var_error('crm_clv_parameters', value, allowed) }}
+    {% endif %}
+    {{ return(parameters) }}
+{% endmacro %}
+
 {#- The annual rate predicted_clv is discounted at, as a fraction (0.1 = 10% a year). -#}
 {% macro get_clv_annual_discount_rate() %}
     {% set value = var('crm_clv_annual_discount_rate', 0.1) %}
@@ -399,6 +430,8 @@
     {% do crm_retention.get_clv_time_unit_days() %}
     {% do crm_retention.get_clv_horizon_days() %}
     {% do crm_retention.get_clv_annual_discount_rate() %}
+    {% do crm_retention.get_clv_backtest_holdout_days() %}
+    {% do crm_retention.get_clv_parameters() %}
     {% do crm_retention.get_rfm_cut_points() %}
     {% do crm_retention.get_churn_window_warn_share() %}
 {% endmacro %}

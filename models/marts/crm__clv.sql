@@ -17,9 +17,10 @@ cohorts as (
 
 ),
 
+-- Customers as the marts count them (a person's profile with crm_identity: email).
 customers as (
 
-    select * from {{ ref('stg_crm__customers') }}
+    select * from {{ ref('int_crm__customers') }}
 
 ),
 
@@ -32,7 +33,7 @@ summaries as (
 {% if predictions.enabled %}
 predictions as (
 
-    select * from {{ ref('int_crm__customer_clv_predictions') }}
+    select * from {{ ref(predictions.model) }}
 
 ),
 

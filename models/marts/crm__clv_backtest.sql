@@ -6,7 +6,7 @@
     days customers actually made then, and the mean absolute error per customer. Expected values
     are null, with the fit's note, when the calibration fit did not converge.
 -#}
-{{ config(enabled=crm_retention.predictions_status().enabled) }}
+{{ config(enabled=crm_retention.predictions_status().route == 'python') }}
 {%- set holdout_days = crm_retention.get_clv_backtest_holdout_days() -%}
 
 with

@@ -4,7 +4,7 @@
     the BG/NBD fit to the calibration period expected, each also cumulated from the calibration
     end. The first period may start before the calibration end: it counts only the days after it.
 -#}
-{{ config(enabled=crm_retention.predictions_status().enabled) }}
+{{ config(enabled=crm_retention.predictions_status().route == 'python') }}
 
 with
 

@@ -1,10 +1,13 @@
 {#-
     The predictive models of this build, one row: the as-of date and units, how many customers
     they saw, the fitted BG/NBD and Gamma-Gamma parameters with their log-likelihoods, and whether
-    the fit converged. Without predictions (crm_using_predictions: false, or an adapter that does
-    not run Python models) the parameters and is_converged are null.
+    the fit converged. Where the predictions are scored in SQL with parameters fitted elsewhere
+    (crm_clv_parameters), those parameters, no log-likelihood and a null is_converged. Without
+    predictions (crm_using_predictions: false, or an adapter that does not run Python models and
+    no crm_clv_parameters) the parameters and is_converged are null; fit_note says why.
 -#}
 {%- set predictions = crm_retention.predictions_status() -%}
+{%- set supplied = crm_retention.get_clv_parameters() or {} -%}
 {{ crm_retention.report_predictions_status() }}
 
 with
@@ -21,7 +24,7 @@ as_of as (
 
 ),
 
-{% if predictions.enabled %}
+{% if predictions.route == 'python' %}
 fit as (
 
     select * from {{ ref('int_crm__clv_model_fit') }}
@@ -51,22 +54,27 @@ final as (
             'bgnbd_r', 'bgnbd_alpha', 'bgnbd_a', 'bgnbd_b', 'bgnbd_log_likelihood',
             'gg_p', 'gg_q', 'gg_gamma', 'gg_log_likelihood',
         ] -%}
-        {% if predictions.enabled -%}
+        {% if predictions.route == 'python' -%}
         cast(fit.{{ column }} as {{ crm_retention.type_rate() }}) as {{ column }},
+        {%- elif predictions.route == 'sql' and column.split('_', 1)[1] in supplied -%}
+        cast({{ supplied[column.split('_', 1)[1]] }} as {{ crm_retention.type_rate() }}) as {{ column }},
         {%- else -%}
         cast(null as {{ crm_retention.type_rate() }}) as {{ column }},
         {%- endif %}
         {% endfor -%}
-        {% if predictions.enabled -%}
+        {% if predictions.route == 'python' -%}
         cast(fit.is_converged as {{ dbt.type_boolean() }}) as is_converged,
         cast(fit.fit_note as {{ dbt.type_string() }}) as fit_note
+        {%- elif predictions.route == 'sql' -%}
+        cast(null as {{ dbt.type_boolean() }}) as is_converged,
+        cast('not fitted in this build: the parameters of crm_clv_parameters' as {{ dbt.type_string() }}) as fit_note
         {%- else -%}
         cast(null as {{ dbt.type_boolean() }}) as is_converged,
         cast('predictions are off: {{ predictions.reason | replace("'", "") }}' as {{ dbt.type_string() }}) as fit_note
         {%- endif %}
     from as_of
     cross join customers
-    {% if predictions.enabled -%}
+    {% if predictions.route == 'python' -%}
     cross join fit
     {%- endif %}
 

@@ -47,7 +47,7 @@ latest_nps as (
 {% if predictions.enabled -%}
 predictions as (
 
-    select * from {{ ref('int_crm__customer_clv_predictions') }}
+    select * from {{ ref(predictions.model) }}
 
 ),
 {%- endif %}

@@ -274,6 +274,42 @@ def test_cdnow_holdout_forecast(cdnow_rows, cdnow_model, cdnow_clv, capsys):
     assert abs(forecast - actual) / actual < 0.15
 
 
+# ---------- parameters fitted elsewhere (crm_clv_parameters): the scoring in SQL ----------
+
+SCORED_COLUMNS = ("p_alive", "expected_purchases", "expected_order_value", "predicted_clv", "p_purchase_within_horizon",
+                  "p_purchase_within_30_days")
+
+
+@pytest.mark.slow
+def test_supplied_parameters_score_in_sql_as_the_python_model_does(tmp_path, cdnow_rows, cdnow_model, cdnow_clv):
+    """The route of the engines without Python models, run on DuckDB: with the CDNOW fit supplied
+    by crm_clv_parameters, no model is fitted and int_crm__customer_clv_scores (SQL) gives every
+    customer the Python model's predictions (within 1e-9; the engines' contract is 1e-6)."""
+    parameters = {name: cdnow_model[f"{prefix}_{name}"] for prefix, names in (("bgnbd", ("r", "alpha", "a", "b")),
+                                                                               ("gg", ("p", "q", "gamma")))
+                  for name in names}
+    vars = {"crm_as_of_date": CALIBRATION_END.isoformat(), "crm_clv_time_unit_days": 7,
+            "crm_clv_horizon_days": HORIZON_DAYS, "crm_clv_annual_discount_rate": DISCOUNT_RATE,
+            "crm_clv_parameters": parameters}
+    built = build(tmp_path, cdnow_raw_tables(cdnow_rows), vars, command="run",
+                  extra_args=["--select", "+crm__clv +crm__clv_model +crm__clv_backtest"])
+    assert "predictions scored in SQL with the parameters of crm_clv_parameters" in " ".join(built.output.split())
+    names = {row["name"] for row in built.rows("select table_name as name from information_schema.tables")}
+    assert "int_crm__customer_clv_scores" in names
+    assert not names & {"int_crm__clv_model_fit", "int_crm__customer_clv_predictions", "crm__clv_backtest"}
+    (model,) = built.table("crm__clv_model")
+    assert model["is_converged"] is None and model["fit_note"].startswith("not fitted in this build")
+    assert all(model[f"bgnbd_{n}"] == parameters[n] for n in ("r", "alpha", "a", "b"))
+    assert model["bgnbd_log_likelihood"] is None
+    scored = {row["customer_id"]: row for row in built.table("crm__clv")}
+    assert scored.keys() == cdnow_clv.keys()
+    for column in SCORED_COLUMNS:
+        python = np.array([cdnow_clv[c][column] for c in sorted(scored)], dtype=float)
+        sql = np.array([scored[c][column] for c in sorted(scored)], dtype=float)
+        assert np.allclose(sql, python, rtol=1e-9, atol=0), (column, np.max(np.abs(sql / python - 1)))
+    assert [scored[c]["next_purchase_date"] for c in sorted(scored)] == [cdnow_clv[c]["next_purchase_date"] for c in sorted(scored)]
+
+
 # ---------- the backtest (crm__clv_backtest), on CDNOW ----------
 
 # Fader, Hardie & Lee (2005), figure 4, with the published parameters: mean holdout purchase days
