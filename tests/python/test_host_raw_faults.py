@@ -82,6 +82,11 @@ LINES = [
     line("A7", "1", "c4", "2024-03-01", "$5"),
     # A8: a currency whose only rate is out of range: no rate for it.
     line("A8", "1", "c1", "2024-03-02", "ZZZ 10"),
+    # A9: money is rounded once, on the order: 3 VND at 0.0000393 is 0.000118 (0.0001179), where
+    # three lines rounded one by one would give 3 x 0.000039 = 0.000117.
+    line("A9", "1", "c2", "2024-03-03", "VND 1"),
+    line("A9", "2", "c2", "2024-03-03", "VND 1"),
+    line("A9", "3", "c2", "2024-03-03", "VND 1"),
 ]
 RATES = [
     {"rate_date": "2024-01-01", "currency": "EUR", "rate": "1.1"},
@@ -102,6 +107,7 @@ STAGED_ORDERS = {
     "A5": (None, D("1000"), D("1500"), D("0"), 2),
     "A6": (None, D("10"), None, D("10"), 1),
     "A7": ("USD", D("5"), None, D("5"), 1),
+    "A9": ("VND", D("0.000118"), None, D("0.000118"), 3),
 }
 REJECTED = Counter({("orders", "A3", "conflicting_order_lines"): 2, ("orders", "A6", "invalid_amount"): 1,
                     ("orders", "A8", "missing_exchange_rate"): 1,

@@ -125,6 +125,10 @@ CASES = {
         {"crm_orders_grain": "item"},
         ["Invalid value for var 'crm_orders_grain': 'item'", "Allowed: order | line"],
     ),
+    "order_line_returns_keep": (
+        {"crm_order_line_returns": "keep"},
+        ["Invalid value for var 'crm_order_line_returns': 'keep'", "Allowed: reject | net"],
+    ),
     "reporting_currency_word": (
         {"crm_reporting_currency": "dollars"},
         ["Invalid value for var 'crm_reporting_currency': 'dollars'", "three-letter currency code"],
