@@ -18,32 +18,16 @@
     )
 {%- endmacro %}
 
-{#- A stored row's change time, from the base table's parsed columns. -#}
-{% macro stored_change_time(own_time) -%}
-    coalesce(updated_at, {{ own_time }})
-{%- endmacro %}
-
 {% macro _epoch_seconds(timestamp) -%}
     {{ dbt.datediff("cast('1970-01-01' as " ~ dbt.type_timestamp() ~ ")", timestamp, 'second') }}
 {%- endmacro %}
 
-{#-
-    Whether a key's raw rows differ from its stored live rows, from their per-key statistics (the
-    aliases of two relations with row_count and change_seconds): the full check and the re-read
-    lookback compare keys the same way.
--#}
-{% macro _key_rows_differ(raw_stats, stored_stats) -%}
-    ({{ raw_stats }}.row_count <> {{ stored_stats }}.row_count
-    or coalesce({{ raw_stats }}.change_seconds, -1) <> coalesce({{ stored_stats }}.change_seconds, -1))
-{%- endmacro %}
-
-{#- The post-hook: `source_name` is the raw table, `own_time` its rows' own timestamp column. -#}
-{% macro reconcile_raw_rows(source_name, own_time) %}
-    {% if not (execute and crm_retention.is_incremental_mode()) %}
+{#- The post-hook of a base table (incremental_by_key), in an incremental run. -#}
+{% macro reconcile_raw_rows() %}
+    {% if not (execute and is_incremental() and crm_retention.is_incremental_mode()) %}
         {{ return('') }}
     {% endif %}
-    {% set relation = source('crm', source_name) %}
-    {% set raw = crm_retention.raw_columns(relation, crm_retention.get_source_columns(source_name), source_name) %}
+    {% set table = crm_retention._raw_table() %}
     {%- set query -%}
         select
             raw_rows.row_count,
@@ -53,13 +37,13 @@
         from (
             select
                 cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
-                cast(coalesce(sum({{ crm_retention._epoch_seconds(crm_retention.raw_change_time(raw, own_time)) }}), 0) as {{ dbt.type_bigint() }}) as change_seconds
-            from {{ relation }}
+                cast(coalesce(sum({{ crm_retention._epoch_seconds(crm_retention.raw_change_time(table.raw, table.own_time)) }}), 0) as {{ dbt.type_bigint() }}) as change_seconds
+            from {{ table.relation }}
         ) as raw_rows
         cross join (
             select
                 cast(count(*) as {{ dbt.type_bigint() }}) as row_count,
-                cast(coalesce(sum({{ crm_retention._epoch_seconds(crm_retention.stored_change_time(own_time)) }}), 0) as {{ dbt.type_bigint() }}) as change_seconds
+                cast(coalesce(sum({{ table.stored_seconds }}), 0) as {{ dbt.type_bigint() }}) as change_seconds
             from {{ this }}
             where {{ crm_retention.is_live_row() }}
         ) as stored_rows
@@ -67,7 +51,7 @@
     {% set row = run_query(query).rows[0] %}
     {% if row[0] != row[1] or row[2] != row[3] %}
         {% do exceptions.raise_compiler_error(
-            "Incremental table " ~ this ~ " does not match the raw table " ~ relation ~ " outside the rows this run re-read: "
+            "Incremental table " ~ this ~ " does not match the raw table " ~ table.relation ~ " outside the rows this run re-read: "
             ~ row[0] ~ " raw rows, " ~ row[1] ~ " stored" ~ (" (same count, other change times)" if row[0] == row[1] else "")
             ~ ". Raw rows were deleted, or arrived or changed with a change time older than crm_incremental_lookback_days ("
             ~ crm_retention.get_incremental_lookback_days() ~ " days before the newest change). Run once with"

@@ -1,12 +1,9 @@
 {#-
-    The base tables in incremental mode. A base table compares the raw table with itself: it
-    re-reads every key with a raw row changed (updated_at, or the row's own timestamp) since its
-    newest stored change minus crm_incremental_lookback_days, and replaces all rows of those keys
-    (delete+insert). After it writes, the reconciliation (reconciliation.sql) compares the raw
-    table with it; a difference fails the run with the fix: one run with
-    crm_incremental_full_check: true, which compares every key. A key that left the raw table
-    leaves a tombstone: its rows stay, with the rejection reason deleted_from_source, which
-    staging, the rejected rows and the reconciliation skip.
+    The base tables in incremental mode: a run re-reads the raw keys changed since the table's
+    newest stored change less crm_incremental_lookback_days and replaces all their rows
+    (delete+insert); reconciliation.sql checks the result. A key that left the raw table leaves a
+    tombstone (rejection reason deleted_from_source), which staging, the rejected rows and the
+    reconciliation skip.
 -#}
 
 {#-
@@ -24,20 +21,24 @@
             strategy='delete+insert',
             unique_key=key,
             pre_hook='{% if is_incremental() %}delete from {{ this }} where ' ~ key ~ ' is null{% endif %}',
-            post_hook=['{% if is_incremental() %}{{ crm_retention.reconcile_raw_rows("' ~ source_name ~ '", "'
-                ~ own_time ~ '") }}{% endif %}']) %}
+            post_hook=['{{ crm_retention.reconcile_raw_rows() }}']) %}
     {% else %}
         {% do config(materialized='table') %}
     {% endif %}
 {% endmacro %}
 
-{#- The raw table of the current base model, its raw columns and its key as trimmed text. -#}
+{#-
+    The raw table of the current base model, its raw columns, its key as trimmed text, and a
+    stored row's change time (its updated_at, or else its own timestamp) and its epoch seconds.
+-#}
 {% macro _raw_table() %}
     {% set meta = crm_retention.incremental_meta() %}
     {% set relation = source('crm', meta.source_name) %}
     {% set raw = crm_retention.raw_columns(relation, crm_retention.get_source_columns(meta.source_name), meta.source_name) %}
+    {% set stored_changed_at = 'coalesce(updated_at, ' ~ meta.own_time ~ ')' %}
     {{ return({'relation': relation, 'raw': raw, 'key': meta.key, 'own_time': meta.own_time,
-        'raw_key': crm_retention.raw_text(raw[meta.key], raw.types[meta.key])}) }}
+        'raw_key': crm_retention.raw_text(raw[meta.key], raw.types[meta.key]),
+        'stored_changed_at': stored_changed_at, 'stored_seconds': crm_retention._epoch_seconds(stored_changed_at)}) }}
 {% endmacro %}
 
 {#-
@@ -54,8 +55,6 @@
 -#}
 {% macro changed_raw_rows(also_reread=none) %}
     {%- set table = crm_retention._raw_table() -%}
-    {%- set stored_key = table.key -%}
-    {%- set stored_seconds = crm_retention._epoch_seconds(crm_retention.stored_change_time(table.own_time)) -%}
     {%- set seconds = crm_retention._epoch_seconds('crm_changed_at') -%}
     {#-
         A key that starts and ends with printable ASCII is its own trimmed text
@@ -63,7 +62,7 @@
         may change) are few, found with their keys by one scan of the raw key column.
     -#}
     {%- set may_need_trim = 'crm_spelling is null' -%}
-    {%- if not crm_retention.is_numeric_type(table.raw.types[stored_key]) -%}
+    {%- if not crm_retention.is_numeric_type(table.raw.types[table.key]) -%}
         {%- set may_need_trim = may_need_trim ~ ' or not ' ~ crm_retention.has_printable_ends('crm_spelling') -%}
     {%- endif -%}
     with
@@ -80,7 +79,7 @@
             select
                 *,
                 {{ table.raw_key }} as crm_key,
-                cast({{ table.raw[stored_key] }} as {{ dbt.type_string() }}) as crm_spelling,
+                cast({{ table.raw[table.key] }} as {{ dbt.type_string() }}) as crm_spelling,
                 {{ crm_retention.raw_text(table.raw.updated_at, table.raw.types.updated_at) }} as crm_updated_at_text,
                 {{ crm_retention.raw_text(table.raw[table.own_time], table.raw.types[table.own_time]) }} as crm_own_time_text
             from {{ table.relation }}
@@ -98,48 +97,19 @@
         where {{ may_need_trim }}
 
     ),
-    {%- if crm_retention.is_full_check() %}
 
-    -- Full check: every key whose raw rows differ from the stored ones in number or change times.
-    differing_keys as (
-
-        select raw_keys.checked_key
-        from (
-            select
-                crm_key as checked_key,
-                count(*) as row_count,
-                sum({{ seconds }}) as change_seconds
-            from raw_changes
-            where crm_key is not null
-            group by crm_key
-        ) as raw_keys
-        left join (
-            select
-                {{ stored_key }} as checked_key,
-                count(*) as row_count,
-                sum({{ stored_seconds }}) as change_seconds
-            from {{ this }}
-            where {{ stored_key }} is not null and {{ crm_retention.is_live_row() }}
-            group by {{ stored_key }}
-        ) as stored_keys
-            on raw_keys.checked_key = stored_keys.checked_key
-        where
-            stored_keys.checked_key is null
-            or {{ crm_retention._key_rows_differ('raw_keys', 'stored_keys') }}
-
-    ),
-    {%- endif %}
-
-    -- The keys with a row changed within the lookback (two selects, so that the change times
-    -- alone can skip the old row groups), the blank key, the keys to re-read anyway, and in a
-    -- full check the differing keys.
+    -- The keys with a row changed within the lookback (in a full check, every key), the blank
+    -- key and the keys to re-read anyway: two selects, so that the change times alone can skip
+    -- the old row groups.
     candidate_keys as (
 
         select coalesce(crm_key, '') as changed_key
         from raw_changes
+        {%- if not crm_retention.is_full_check() %}
         where
             crm_changed_at is null
-            or crm_changed_at >= {{ crm_retention._changed_since(crm_retention.stored_change_time(table.own_time)) }}
+            or crm_changed_at >= {{ crm_retention._changed_since(table.stored_changed_at) }}
+        {%- endif %}
 
         union
 
@@ -152,13 +122,6 @@
 
         select {{ also_reread }}.changed_key
         from {{ also_reread }}
-        {%- endif %}
-        {%- if crm_retention.is_full_check() %}
-
-        union
-
-        select differing_keys.checked_key as changed_key
-        from differing_keys
         {%- endif %}
 
     ),
@@ -209,16 +172,16 @@
     stored_stats as (
 
         select
-            {{ stored_key }} as checked_key,
+            {{ table.key }} as checked_key,
             count(*) as row_count,
-            sum({{ stored_seconds }}) as change_seconds,
+            sum({{ table.stored_seconds }}) as change_seconds,
             -- A row rejected as dated after its build day may be valid now: re-read, never skipped.
             max(case when rejection_reason = '{{ crm_retention.future_reason() }}' then 1 else 0 end) as has_future_row
         from {{ this }}
         where
-            {{ stored_key }} in (select candidate_stats.checked_key from candidate_stats)
+            {{ table.key }} in (select candidate_stats.checked_key from candidate_stats)
             and {{ crm_retention.is_live_row() }}
-        group by {{ stored_key }}
+        group by {{ table.key }}
 
     ),
 
@@ -232,7 +195,8 @@
             stored_stats.checked_key is null
             or candidate_stats.has_unread_change_time = 1
             or stored_stats.has_future_row = 1
-            or {{ crm_retention._key_rows_differ('candidate_stats', 'stored_stats') }}
+            or candidate_stats.row_count <> stored_stats.row_count
+            or coalesce(candidate_stats.change_seconds, -1) <> coalesce(stored_stats.change_seconds, -1)
             {%- if also_reread %}
             or candidate_stats.checked_key in (select {{ also_reread }}.changed_key from {{ also_reread }})
             {%- endif %}

@@ -1,17 +1,10 @@
 {#-
-    Incremental mode (crm_incremental: true; docs/incremental.md). A model opts in with one line,
-    whose arguments say what the mechanism needs; they are kept in the model's config(meta=...)
-    under `crm_incremental`, where the on-run-start check and the hooks read them:
-
-        {{ crm_retention.incremental_by_key('orders', 'order_id', 'ordered_at', settings=['orders']) }}
-        {{ crm_retention.incremental_by_customer(settings=['orders', 'periods'], log='stg_crm__order_changes', upstream='int_crm__orders') }}
-        {{ crm_retention.incremental_log(settings=['orders']) }}
-
-    reread.sql holds a base table's re-read and tombstones, reconciliation.sql its check after it
-    writes, state.sql the customer-grain tables and the state table, this file the switches and
-    the settings recorded with each table. What a run recomputes follows from what the tables already hold, never from stamps of the
-    current run alone, so any interrupted or partial run followed by a normal run ends equal to a
-    full refresh. Outside incremental mode all of it compiles to nothing.
+    Incremental mode (crm_incremental: true; docs/incremental.md shows a model's one-line opt-in,
+    whose arguments are kept in its config(meta=...) under `crm_incremental`): the switches, and
+    the settings recorded with each incremental table. What a run recomputes follows from what the
+    tables already hold, never from stamps of the current run alone, so any interrupted or partial
+    run followed by a normal run ends equal to a full refresh. Outside incremental mode all of it
+    compiles to nothing.
 -#}
 
 {#- Incremental mode runs on DuckDB, PostgreSQL and Snowflake: anywhere else the switch is a var error. -#}
@@ -124,28 +117,23 @@
     {% if not (execute and crm_retention.is_incremental_mode()) or flags.FULL_REFRESH %}
         {{ return('') }}
     {% endif %}
-    {% set state = adapter.get_relation(database=target.database, schema=target.schema,
-        identifier='crm_retention_incremental_state') %}
-    {% set recorded = {} %}
-    {% if state is not none %}
-        {% for row in run_query('select model_name, settings from ' ~ crm_retention.state_relation()).rows %}
-            {% do recorded.update({row[0]: fromjson(row[1])}) %}
-        {% endfor %}
-    {% endif %}
-    {% for node in graph.nodes.values()
-        if node.resource_type == 'model' and node.package_name == 'crm_retention'
-        and node.config.materialized == 'incremental' and node.name == (model_name or node.name) %}
-        {% set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) %}
+    {% for table in crm_retention._incremental_nodes() if table.node.name == (model_name or table.node.name) %}
+        {% set relation = adapter.get_relation(database=table.relation.database, schema=table.relation.schema,
+            identifier=table.relation.identifier) %}
+        {% set state = adapter.get_relation(database=table.state.database, schema=table.state.schema,
+            identifier=table.state.identifier) %}
         {% if relation is not none and relation.is_table %}
-            {% set current = crm_retention.incremental_settings(crm_retention.incremental_meta(node).get('settings', [])) %}
-            {% if node.name not in recorded %}
+            {% set rows = run_query("select settings from " ~ state ~ " where model_name = '" ~ relation.identifier ~ "'").rows
+                if state is not none else [] %}
+            {% if not rows %}
                 {% do exceptions.raise_compiler_error(
                     "Incremental table " ~ relation ~ " has no recorded settings (built outside incremental mode"
                     ~ " or by an older version of crm_retention), so an incremental run cannot know what shaped it."
                     ~ " Rebuild it once with `dbt build --full-refresh`.") %}
             {% endif %}
-            {% for name, value in current.items() %}
-                {% set old = recorded[node.name].get(name) %}
+            {% set recorded = fromjson(rows[0][0]) %}
+            {% for name, value in crm_retention.incremental_settings(crm_retention.incremental_meta(table.node).get('settings', [])).items() %}
+                {% set old = recorded.get(name) %}
                 {% if tojson(old, sort_keys=true) != tojson(value, sort_keys=true) %}
                     {% do exceptions.raise_compiler_error(
                         "Setting " ~ name ~ " changed since incremental table " ~ relation ~ " was built: it was "
@@ -157,4 +145,19 @@
         {% endif %}
     {% endfor %}
     {{ return('') }}
+{% endmacro %}
+
+{#-
+    The package's incremental models (with `selected_only`, those the run selected), each with its
+    relation (wherever the host puts it) and its state table.
+-#}
+{% macro _incremental_nodes(selected_only=false) %}
+    {% set found = [] %}
+    {% for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.package_name == 'crm_retention'
+        and node.config.materialized == 'incremental' and (not selected_only or node.unique_id in selected_resources) %}
+        {% set relation = api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) %}
+        {% do found.append({'node': node, 'relation': relation, 'state': crm_retention.state_relation(relation)}) %}
+    {% endfor %}
+    {{ return(found) }}
 {% endmacro %}

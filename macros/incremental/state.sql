@@ -8,8 +8,9 @@
       point its upstream table has consumed (so a table never runs ahead of the table it reads).
       It deletes those customers' rows and appends them recomputed, so a customer left with no
       row is gone.
-    - the state table `crm_retention_incremental_state` (target schema) holds one row per
-      incremental table: the settings that shape it and how far it has consumed the log.
+    - the state table `crm_retention_incremental_state`, beside the incremental tables (in each
+      schema the host puts them), holds one row per incremental table there: the settings that
+      shape it and how far it has consumed the log.
 -#}
 
 {#- The run's start (to the microsecond), stamped on the rows a run writes. -#}
@@ -29,8 +30,7 @@
         {#- Rendered in every incremental-mode parse, so dbt runs the log first. -#}
         {% do ref(log) %}
         {% do crm_retention._incremental_table({'settings': settings, 'log': log, 'upstream': upstream},
-            pre_hook='{% if is_incremental() %}delete from {{ this }} where customer_id in ('
-                ~ '{{ crm_retention.changed_customers() }}){% endif %}') %}
+            pre_hook='{% if is_incremental() %}delete from {{ this }} where customer_id in ({{ crm_retention.changed_customers() }}){% endif %}') %}
     {% else %}
         {% do config(materialized=full_build) %}
     {% endif %}
@@ -47,7 +47,7 @@
         unique_key=unique_key,
         meta={'crm_incremental': arguments},
         pre_hook=pre_hook,
-        post_hook=post_hook + crm_retention._record_state_hooks(),
+        post_hook=post_hook + ['{{ crm_retention.record_state() }}'],
     ) %}
     {% do crm_retention.check_incremental_settings(model.name) %}
 {% endmacro %}
@@ -75,18 +75,18 @@
     {% endif %}
 {% endmacro %}
 
-{#- How far into the order log a table's rows reflect (a subquery: null before it is recorded). -#}
-{% macro _consumed_through(model_name) -%}
-    (select consumed_through from {{ crm_retention.state_relation() }} where model_name = '{{ model_name }}')
+{#- How far into the order log the table `relation` reflects (a subquery: null before it is recorded). -#}
+{% macro _consumed_through(relation) -%}
+    (select consumed_through from {{ crm_retention.state_relation(relation) }} where model_name = '{{ relation.identifier }}')
 {%- endmacro %}
 
 {#- The point up to which the current run of this table consumes the order log. -#}
 {% macro _consume_until() -%}
-    {%- set upstream = crm_retention.incremental_meta().get('upstream') -%}
-    {%- if upstream -%}
-        {{ crm_retention._consumed_through(upstream) }}
+    {%- set meta = crm_retention.incremental_meta() -%}
+    {%- if meta.get('upstream') -%}
+        {{ crm_retention._consumed_through(ref(meta.upstream)) }}
     {%- else -%}
-        (select max(processed_at) from {{ ref(crm_retention.incremental_meta().log) }})
+        (select max(processed_at) from {{ ref(meta.log) }})
     {%- endif -%}
 {%- endmacro %}
 
@@ -99,53 +99,56 @@
     select customer_id
     from {{ ref(crm_retention.incremental_meta().log) }}
     where
-        processed_at > coalesce({{ crm_retention._consumed_through(model.name) }}, cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+        processed_at > coalesce({{ crm_retention._consumed_through(this) }}, cast('1900-01-01' as {{ dbt.type_timestamp() }}))
         and processed_at <= {{ crm_retention._consume_until() }}
 {%- endmacro %}
 
 {#- A where-clause on customer_id that keeps only changed customers in an incremental run. -#}
-{% macro changed_customers_only(column='customer_id') -%}
+{% macro changed_customers_only() -%}
     {%- if is_incremental() and crm_retention.is_incremental_mode() -%}
-        where {{ column }} in ({{ crm_retention.changed_customers() }})
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The state table: one row per incremental table (target database and schema). -#}
-{% macro state_relation() -%}
-    {{ adapter.quote(target.schema) }}.crm_retention_incremental_state
-{%- endmacro %}
-
-{#- Run by the package's on-run-start hook in incremental mode, before any model (models run in parallel). -#}
-{% macro create_state_table() -%}
-    {%- if crm_retention.is_incremental_mode() -%}
-    create table if not exists {{ crm_retention.state_relation() }} (
-        model_name {{ dbt.type_string() }},
-        settings {{ dbt.type_string() }},
-        consumed_through {{ dbt.type_timestamp() }},
-        recorded_at {{ dbt.type_timestamp() }}
-    )
+        where customer_id in ({{ crm_retention.changed_customers() }})
     {%- endif -%}
 {%- endmacro %}
 
 {#-
-    The post-hooks of an incremental table: record its settings and how far it has consumed the
-    order log. They run after its rows are written, inside the same transaction where the
-    adapter has one; a run stopped between the two leaves the older record, so the next run
-    recomputes a little more, never less.
+    The state table of the incremental table `relation`: beside it, in its database and schema
+    (wherever the host's +database, +schema or generate_schema_name put it), one row per
+    incremental table there. So builds into two schemas keep apart what each has consumed.
 -#}
-{% macro _record_state_hooks() %}
-    {{ return([
-        "delete from {{ crm_retention.state_relation() }} where model_name = '{{ model.name }}'",
-        '{{ crm_retention.insert_state_row() }}',
-    ]) }}
-{% endmacro %}
+{% macro state_relation(relation) -%}
+    {{ return(api.Relation.create(database=relation.database, schema=relation.schema,
+        identifier='crm_retention_incremental_state')) }}
+{%- endmacro %}
 
-{% macro insert_state_row() -%}
+{#-
+    Run by the package's on-run-start hook in incremental mode, before any model (models run in
+    parallel): the state table beside each incremental table the run selected, whose schema dbt
+    has created by then.
+-#}
+{% macro create_state_table() -%}
+    {%- for state in (crm_retention._incremental_nodes(selected_only=true) if execute else []) | map(attribute='state') | map('string') | unique -%}
+    create table if not exists {{ state }} (
+        model_name {{ dbt.type_string() }},
+        settings {{ dbt.type_string() }},
+        consumed_through {{ dbt.type_timestamp() }},
+        recorded_at {{ dbt.type_timestamp() }}
+    );
+    {% endfor -%}
+{%- endmacro %}
+
+{#-
+    The post-hook of an incremental table: record its settings and how far it has consumed the
+    order log. It runs after its rows are written, inside the same transaction where the adapter
+    has one; a run stopped before it leaves the older record, so the next run recomputes a little
+    more, never less.
+-#}
+{% macro record_state() -%}
     {%- set meta = crm_retention.incremental_meta() -%}
     {%- set settings = tojson(crm_retention.incremental_settings(meta.get('settings', [])), sort_keys=true) -%}
-    insert into {{ crm_retention.state_relation() }} (model_name, settings, consumed_through, recorded_at)
+    delete from {{ crm_retention.state_relation(this) }} where model_name = '{{ this.identifier }}';
+    insert into {{ crm_retention.state_relation(this) }} (model_name, settings, consumed_through, recorded_at)
     select
-        '{{ model.name }}',
+        '{{ this.identifier }}',
         '{{ settings | replace("'", "''") }}',
         {% if meta.get('log') -%}
         {{ crm_retention._consume_until() }},

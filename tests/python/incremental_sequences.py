@@ -12,6 +12,9 @@ steps, each a change a real loader makes followed by a dbt run:
 - hard deletes of raw order and customer rows, and changed customer records;
 - interrupted runs: a random subset of the models runs, as when a build is killed or a selector
   is used; the next normal run must repair everything;
+- a full refresh of the same rows into another schema (a host project whose generate_schema_name,
+  and on DuckDB `+database`, put the package's models elsewhere, with the same target schema),
+  between an interrupted run and the next: each keeps its own progress;
 - a changed setting (crm_period or the churn window): the run must stop with its message.
 
 After every normal run each mart must equal the Python reference computed from the raw rows as
@@ -33,10 +36,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import yaml
 
 import reference as ref
 
-from dbt_project_runner import postgres_connection, run_dbt, source_vars, write_raw_tables
+from dbt_project_runner import ROOT, postgres_connection, run_dbt, source_vars, write_raw_tables
 from mart_comparison import MART_KEYS, compare_rows, expected_marts, small_dataset
 from raw_schema import RAW_COLUMNS
 
@@ -52,6 +56,8 @@ SETTING_STOP = "changed since incremental table"
 # The reconciliation's failure (raw rows deleted or beyond the lookback) and the fix it names.
 RECONCILE_STOP = "does not match the raw table"
 FULL_CHECK = {"crm_incremental_full_check": True}
+# A host project that installs the package and puts its models in <target schema>_elsewhere.
+ELSEWHERE = "elsewhere"
 
 
 class Warehouse:
@@ -60,11 +66,35 @@ class Warehouse:
     def write_raw(self, tables: dict[str, list[dict]]) -> None:
         raise NotImplementedError
 
-    def dbt(self, args: list[str], vars: dict) -> subprocess.CompletedProcess:
+    def dbt(self, args: list[str], vars: dict, project: Path = ROOT) -> subprocess.CompletedProcess:
         raise NotImplementedError
 
     def table(self, name: str) -> list[dict]:
         raise NotImplementedError
+
+    def host_elsewhere(self) -> Path:
+        """A host project installing the package (`local:`) whose own generate_schema_name puts
+        the package's models in <target schema>_elsewhere, with the same target schema as the
+        runs of the package itself; on DuckDB its `+database` also puts them in another database
+        file. (tests/python/test_incremental_host.py puts them elsewhere by `+schema`.)"""
+        project = self.path / "host_elsewhere"
+        if not project.exists():
+            (project / "macros").mkdir(parents=True)
+            config = {"name": "crm_host_elsewhere", "version": "1.0.0", "config-version": 2, "profile": "crm_retention"}
+            profiles = yaml.safe_load((ROOT / "profiles.yml").read_text())
+            if isinstance(self, DuckDBWarehouse):
+                profiles["crm_retention"]["outputs"]["duckdb"]["attach"] = [
+                    {"path": str(self.path / f"{ELSEWHERE}.duckdb"), "alias": ELSEWHERE}]
+                config["models"] = {"crm_retention": {"+database": ELSEWHERE}}
+            (project / "dbt_project.yml").write_text(yaml.safe_dump(config))
+            (project / "profiles.yml").write_text(yaml.safe_dump(profiles))
+            (project / "macros" / "generate_schema_name.sql").write_text(
+                "{% macro generate_schema_name(custom_schema_name, node) -%}\n"
+                f"    {{{{ target.schema }}}}{{{{ '_{ELSEWHERE}' if node.package_name == 'crm_retention' else '' }}}}\n"
+                "{%- endmacro %}\n")
+            (project / "packages.yml").write_text(yaml.safe_dump({"packages": [{"local": str(ROOT)}]}))
+            assert self.dbt(["deps"], {}, project).returncode == 0
+        return project
 
 
 @dataclass
@@ -74,9 +104,10 @@ class DuckDBWarehouse(Warehouse):
     def write_raw(self, tables):
         write_raw_tables(self.path / "crm.duckdb", tables)
 
-    def dbt(self, args, vars):
+    def dbt(self, args, vars, project=ROOT):
         return run_dbt([*args, "--vars", json.dumps(vars)], db_path=self.path / "crm.duckdb",
-                       target_path=self.path / "target", check=False)
+                       target_path=project / "target" if project != ROOT else self.path / "target",
+                       project_dir=project, check=False)
 
     def table(self, name):
         con = duckdb.connect(str(self.path / "crm.duckdb"), read_only=True)
@@ -99,7 +130,7 @@ class PostgresWarehouse(Warehouse):
     def reset(self):
         con = self._connect()
         with con.cursor() as cursor:
-            for schema in (self.schema, f"{self.schema}_raw"):
+            for schema in (self.schema, f"{self.schema}_raw", f"{self.schema}_{ELSEWHERE}"):
                 cursor.execute(f'drop schema if exists "{schema}" cascade')
             cursor.execute(f'create schema "{self.schema}_raw"')
         con.close()
@@ -119,11 +150,11 @@ class PostgresWarehouse(Warehouse):
                         [None if row.get(c) is None else str(row.get(c)) for c in present])
         con.close()
 
-    def dbt(self, args, vars):
+    def dbt(self, args, vars, project=ROOT):
         vars = {**vars, "crm_schema": f"{self.schema}_raw"}
         return run_dbt([*args, "--vars", json.dumps(vars)], db_path=self.path / "unused.duckdb",
-                       target_path=self.path / "target", check=False,
-                       env={"CRM_TARGET": "postgres", "CRM_PG_SCHEMA": self.schema})
+                       target_path=project / "target" if project != ROOT else self.path / "target",
+                       project_dir=project, check=False, env={"CRM_TARGET": "postgres", "CRM_PG_SCHEMA": self.schema})
 
     def table(self, name):
         con = self._connect()
@@ -272,6 +303,13 @@ class Sequence:
         row["country"], row["updated_at"] = self.rng.choice(["NL", "US", "JP"]), self.stamp()
         return f"changed customer {row['customer_id']}"
 
+    def refresh_elsewhere(self):
+        # The same raw rows, fully refreshed into another schema by a host project: its progress
+        # through the order log must not be taken for this schema's.
+        result = self.warehouse.dbt(["run", "--full-refresh"], self.settings, self.warehouse.host_elsewhere())
+        assert result.returncode == 0, self.fail(f"full refresh elsewhere failed:\n{result.stdout[-3000:]}")
+        return f"full refresh into the schema {ELSEWHERE}"
+
     CHANGES = ["append", "append", "late_inside", "late_beyond", "update", "cancel", "move",
                "move_by_new_version", "respell", "blank_id", "delete", "customer_change"]
 
@@ -318,6 +356,8 @@ class Sequence:
                 # a base table may stop it with the reconciliation's message; the fix comes later
                 assert result.returncode == 0 or RECONCILE_STOP in result.stdout, \
                     self.fail(f"partial run failed:\n{result.stdout[-3000:]}")
+                if self.rng.random() < 0.5:
+                    self.log.append(self.refresh_elsewhere())
                 # and the loader goes on before the next normal run
                 self.log.append(getattr(self, self.rng.choice(self.CHANGES))())
             result = self.run(["run"])

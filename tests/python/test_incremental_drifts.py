@@ -1,6 +1,6 @@
 """The ways incremental mode used to drift from a full refresh, each as a test: an
 interrupted run, an order moved to another customer in place, hard deletes, a changed setting,
-a raw column dropped and an exchange rate arriving late; and three properties of the re-read lookback (unchanged keys are left
+a raw column dropped, an exchange rate arriving late and a full refresh into another schema; and three properties of the re-read lookback (unchanged keys are left
 alone, an id spelled with any whitespace the staging layer trims is the same key, an order
 rejected as dated in the future is staged when its day comes). Each ends equal to the reference
 of the raw rows as they are (a full refresh), or the run stops with its documented message. The
@@ -46,6 +46,22 @@ def test_interrupted_run_is_repaired_by_the_next_build(shop, interrupted_after):
     result = shop.run(["build", "-s", *interrupted_after])
     assert result.returncode == 0, result.stdout[-3000:]
     result = shop.run(["build"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert_equal_to_full_refresh(shop)
+
+
+def test_a_full_refresh_into_another_schema_leaves_this_schemas_progress(shop):
+    # A host whose generate_schema_name puts the package's models elsewhere (same target schema)
+    # fully refreshes the same rows between an interrupted run here and the next normal run: its
+    # progress through its own order log must not be taken for this schema's.
+    for _ in range(3):
+        shop.append()
+    shop.move()
+    result = shop.run(["run", "-s", "base_crm__orders", "base_crm__customers", "stg_crm__order_changes",
+                       "int_crm__orders"])
+    assert result.returncode == 0, result.stdout[-3000:]
+    shop.refresh_elsewhere()
+    result = shop.run(["run"])
     assert result.returncode == 0, result.stdout[-3000:]
     assert_equal_to_full_refresh(shop)
 
