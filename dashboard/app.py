@@ -624,7 +624,7 @@ def predictions(source: Source, present: set[str], units: Units) -> None:
         fit = model.iloc[0]
         note = plain(fit["fit_note"]) if "fit_note" in model.columns and not is_missing(fit["fit_note"]) else "no reason recorded"
         if is_missing(fit["is_converged"]):
-            st.info(f"This build has no predictions: {note}.")
+            st.info(f"No model was fitted in this build: {note}.")
         elif not bool(fit["is_converged"]):
             st.warning(f"The predictive model did not converge, so the predictions it would give are empty. Why: {note}.")
     for table in ("crm__clv", "crm__customers"):

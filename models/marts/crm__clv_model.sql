@@ -67,7 +67,7 @@ final as (
         cast(fit.fit_note as {{ dbt.type_string() }}) as fit_note
         {%- elif predictions.route == 'sql' -%}
         cast(null as {{ dbt.type_boolean() }}) as is_converged,
-        cast('not fitted in this build: the parameters of crm_clv_parameters' as {{ dbt.type_string() }}) as fit_note
+        cast('parameters supplied by crm_clv_parameters (fitted elsewhere)' as {{ dbt.type_string() }}) as fit_note
         {%- else -%}
         cast(null as {{ dbt.type_boolean() }}) as is_converged,
         cast('predictions are off: {{ predictions.reason | replace("'", "") }}' as {{ dbt.type_string() }}) as fit_note

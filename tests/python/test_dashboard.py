@@ -391,7 +391,7 @@ def test_predictions_off_are_said(demo_build, tmp_path, monkeypatch):
         "drop table main.crm__clv_backtest",
     ]
     app = render(copy_build(demo_build, tmp_path, statements), monkeypatch)
-    assert any("This build has no predictions: predictions are off" in info.value for info in app.info)
+    assert any("No model was fitted in this build: predictions are off" in info.value for info in app.info)
 
 
 def test_a_missing_duckdb_file_names_the_fix(tmp_path, monkeypatch):

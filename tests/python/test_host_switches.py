@@ -19,7 +19,9 @@ SAVED_QUERIES = {"crm_headline_kpis", "crm_customer_retention", "crm_revenue_mov
                  "crm_cohort_heatmap", "crm_rfm_segments", "crm_lifecycle"}
 SWITCHES = {
     "crm_using_predictions": {
-        "model": {"int_crm__clv_settings", "int_crm__clv_model_fit", "int_crm__customer_clv_predictions"},
+        "model": {"int_crm__clv_settings", "int_crm__clv_model_fit", "int_crm__customer_clv_predictions",
+                  "int_crm__clv_backtest_summaries", "int_crm__clv_backtest_expectations", "crm__clv_backtest",
+                  "crm__clv_backtest_tracking"},
     },
     "crm_using_semantic_layer": {
         "model": {"crm__time_spine"}, "semantic_model": SEMANTIC_MODELS, "saved_query": SAVED_QUERIES,

@@ -286,6 +286,8 @@ def test_segment_values_include_unknown_for_guests_and_nulls(demo_month):
 # (whole numbers bigint, money decimal(38,6), rates double), not read from the models' YAML.
 _DATES = {"period_start", "period_end", "cohort_period", "first_order_date", "last_order_date", "churned_on",
           "spell_started_on", "as_of_date"}
+# The predictions' backtest and next purchase.
+_DATES |= {"calibration_end_date", "holdout_end_date", "closing_date", "next_purchase_date"}
 # crm__report_settings and crm__rfm_segments (the dashboard's marts): their own names below.
 _FLAGS = {"is_complete_period", "has_customer_record", "is_active", "is_at_risk", "is_reactivation", "is_converged",
           "is_staged"}
@@ -312,6 +314,10 @@ _COUNTS = {"customers_at_start", "new_customers", "reactivated_customers", "chur
            "recency_score", "frequency_score", "monetary_score", "latest_nps_score", "gap_days", "gaps",
            "cumulative_gaps", "frequency", "weighted_value_at_stake_rank", "time_unit_days", "horizon_days",
            "churn_window_days", "at_risk_days", "raw_rows"}
+_TEXTS |= {"frequency_group", "fit_note"}
+_RATES |= {"mean_actual_purchases", "mean_expected_purchases", "mean_absolute_error", "cumulative_expected_purchases",
+           "p_purchase_within_horizon", "p_purchase_within_30_days"}
+_COUNTS |= {"group_order", "holdout_days", "actual_purchases", "cumulative_actual_purchases"}
 EXPECTED_DUCKDB_TYPE = {
     **{c: "DATE" for c in _DATES}, **{c: "BOOLEAN" for c in _FLAGS}, **{c: "VARCHAR" for c in _TEXTS},
     **{c: "TIMESTAMP" for c in _INSTANTS}, **{c: "DECIMAL(38,6)" for c in _MONEY},
@@ -321,7 +327,7 @@ PUBLIC_MARTS = {"crm__retention", "crm__cohort_retention", "crm__churn", "crm__r
                 "crm__revenue_retention", "crm__nps", "crm__clv", "crm__customers", "crm__at_risk_customers",
                 "crm__kpis", "crm__rejected_rows", "crm__order_gaps", "crm__clv_model", "crm__retention_by_segment",
                 "crm__cohort_retention_by_segment", "crm__kpis_by_segment", "crm__rfm_segments",
-                "crm__report_settings", "crm__raw_row_outcomes"}
+                "crm__report_settings", "crm__raw_row_outcomes", "crm__clv_backtest", "crm__clv_backtest_tracking"}
 
 
 def test_every_mart_column_has_its_stable_type(demo_month):

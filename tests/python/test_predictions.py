@@ -298,7 +298,7 @@ def test_supplied_parameters_score_in_sql_as_the_python_model_does(tmp_path, cdn
     assert "int_crm__customer_clv_scores" in names
     assert not names & {"int_crm__clv_model_fit", "int_crm__customer_clv_predictions", "crm__clv_backtest"}
     (model,) = built.table("crm__clv_model")
-    assert model["is_converged"] is None and model["fit_note"].startswith("not fitted in this build")
+    assert model["is_converged"] is None and model["fit_note"] == "parameters supplied by crm_clv_parameters (fitted elsewhere)"
     assert all(model[f"bgnbd_{n}"] == parameters[n] for n in ("r", "alpha", "a", "b"))
     assert model["bgnbd_log_likelihood"] is None
     scored = {row["customer_id"]: row for row in built.table("crm__clv")}
