@@ -711,11 +711,16 @@ CURRENCY_ORDERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def currency_build(tmp_path_factory):
+# Typed as a loader leaves rates: DOUBLE (text that is no number becomes null, an invalid_rate too).
+TYPED_RATES = {"exchange_rates": "select rate_date, currency, try_cast(rate as double) as rate from {table}"}
+
+
+@pytest.fixture(scope="module", params=["text", "double"])
+def currency_build(tmp_path_factory, request):
     tables = {"orders": [row for row, _ in RATED_ORDERS], "customers": [customer("c1")],
               "exchange_rates": [row for row, _ in RATES]}
-    return build(tmp_path_factory.mktemp("staging_currency"), tables, extra_args=SELECT)
+    return build(tmp_path_factory.mktemp(f"staging_currency_{request.param}"), tables, extra_args=SELECT,
+                 typed_sql=TYPED_RATES if request.param == "double" else None)
 
 
 @pytest.mark.parametrize("source, fixture", [("exchange_rates", RATES), ("orders", RATED_ORDERS)])
