@@ -673,7 +673,8 @@ def compare(engines: list[Engine]) -> int:
             print("    " + engine.failure.replace("\n", "\n    "))
             failed += 1
         else:
-            READERS[engine.name](engine, compared_models(engine))
+            READERS[engine.name](engine, {name: node for name, node in compared_models(engine).items()
+                                          if engine.name not in STAGING_ONLY or name.startswith("stg_crm__")})
             if engine is engines[0]:
                 supply_fitted_parameters(engine)
         if not engines[0].ok:
