@@ -318,6 +318,15 @@ _TEXTS |= {"frequency_group", "fit_note"}
 _RATES |= {"mean_actual_purchases", "mean_expected_purchases", "mean_absolute_error", "cumulative_expected_purchases",
            "p_purchase_within_horizon", "p_purchase_within_30_days"}
 _COUNTS |= {"group_order", "holdout_days", "actual_purchases", "cumulative_actual_purchases"}
+# The survival views and the retention flavours.
+_TEXTS |= {"curve"}
+_FLAGS |= {"is_complete_bracket"}
+_RATES |= {"survival_lower", "survival_upper", "unbounded_retention_rate", "reorder_rate_30d", "reorder_rate_60d",
+           "reorder_rate_90d"}
+_COUNTS |= {"days_since_acquisition", "days_since_first_order", "customers_at_risk", "censored_customers",
+            "reordered_customers", "median_days_to_second_order", "unbounded_active_customers",
+            "first_period_since_acquisition", "last_period_since_acquisition",
+            *(f"{name}_{days}d" for name in ("customers_observed", "reordered_within") for days in (30, 60, 90))}
 EXPECTED_DUCKDB_TYPE = {
     **{c: "DATE" for c in _DATES}, **{c: "BOOLEAN" for c in _FLAGS}, **{c: "VARCHAR" for c in _TEXTS},
     **{c: "TIMESTAMP" for c in _INSTANTS}, **{c: "DECIMAL(38,6)" for c in _MONEY},
@@ -327,7 +336,8 @@ PUBLIC_MARTS = {"crm__retention", "crm__cohort_retention", "crm__churn", "crm__r
                 "crm__revenue_retention", "crm__nps", "crm__clv", "crm__customers", "crm__at_risk_customers",
                 "crm__kpis", "crm__rejected_rows", "crm__order_gaps", "crm__clv_model", "crm__retention_by_segment",
                 "crm__cohort_retention_by_segment", "crm__kpis_by_segment", "crm__rfm_segments",
-                "crm__report_settings", "crm__raw_row_outcomes", "crm__clv_backtest", "crm__clv_backtest_tracking"}
+                "crm__report_settings", "crm__raw_row_outcomes", "crm__clv_backtest", "crm__clv_backtest_tracking",
+                "crm__survival", "crm__time_to_second_order", "crm__second_order_rates", "crm__cohort_bracket_retention"}
 
 
 def test_every_mart_column_has_its_stable_type(demo_month):
