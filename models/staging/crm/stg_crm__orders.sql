@@ -72,12 +72,14 @@ converted as (
 
     select
         *,
-        {%- for column in ['amount', 'refunded_amount'] %}
         case
-            when exchange_rate = 1 then original_{{ column }}
-            else cast(cast(original_{{ column }} as {{ crm_retention.type_rate() }}) * exchange_rate as {{ money }})
-        end as {{ column }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
+            when exchange_rate = 1 then original_amount
+            else cast(cast(original_amount as {{ crm_retention.type_rate() }}) * exchange_rate as {{ money }})
+        end as amount,
+        case
+            when exchange_rate = 1 then original_refunded_amount
+            else cast(cast(original_refunded_amount as {{ crm_retention.type_rate() }}) * exchange_rate as {{ money }})
+        end as refunded_amount
     from order_totals
 
 ),

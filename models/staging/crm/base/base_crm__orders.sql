@@ -34,11 +34,7 @@
 {%- set amount = crm_retention.parse_amount('raw_amount', raw.types.amount, 'amount_text') -%}
 {%- set refunded_amount = crm_retention.parse_amount('raw_refunded_amount', raw.types.refunded_amount, 'refunded_amount_text') -%}
 {%- set raw_values = crm_retention.raw_values_of(specs) -%}
-{%- set nets_returns = is_line_grain and crm_retention.get_order_line_returns() == 'net' -%}
-{#- A currency written in the amounts: the row's currency without a currency value, and else it must agree. -#}
-{%- set amount_currency = crm_retention.currency_of_amount('amount_currency_mark', 'null') -%}
-{%- set refunded_currency = crm_retention.currency_of_amount('refunded_currency_mark', 'null') -%}
-{%- set row_currency = 'upper(coalesce(currency_text, ' ~ amount_currency ~ ', ' ~ refunded_currency ~ '))' %}
+{%- set nets_returns = is_line_grain and crm_retention.get_order_line_returns() == 'net' %}
 
 with
 {%- if reporting_currency %}
@@ -117,6 +113,21 @@ marked_orders as {{ crm_retention.not_materialized() }} (
 
 ),
 
+-- A currency written in the amounts is the row's currency when it has no currency value;
+-- otherwise it must agree with it (has_consistent_currency, below).
+currency_orders as {{ crm_retention.not_materialized() }} (
+
+    select
+        *,
+        upper(coalesce(
+            currency_text,
+            {{ crm_retention.currency_of_amount('amount_currency_mark', 'null') }},
+            {{ crm_retention.currency_of_amount('refunded_currency_mark', 'null') }}
+        )) as row_currency
+    from marked_orders
+
+),
+
 -- Every raw row parsed once. Read three times by the ranking of versions, and not materialised:
 -- each reader reads the raw table again (DECISIONLOG.md).
 parsed_orders as {{ crm_retention.not_materialized() }} (
@@ -130,9 +141,9 @@ parsed_orders as {{ crm_retention.not_materialized() }} (
         product_category_text as product_category,
         {% endif -%}
         lower(status_text) as status,
-        coalesce(currency_text, {{ amount_currency }}, {{ refunded_currency }}) as currency,
+        coalesce(currency_text, row_currency) as currency,
         {%- for mark in ['amount_currency_mark', 'refunded_currency_mark'] %}
-        ({{ mark }} is null or {{ crm_retention.currency_of_amount(mark, row_currency) }} = {{ row_currency }})
+        ({{ mark }} is null or {{ crm_retention.currency_of_amount(mark, 'row_currency') }} = row_currency)
         {%- if not loop.last %} and{% endif %}
         {%- endfor %} as has_consistent_currency,
         {{ ordered_at.is_valid }} as is_ordered_at_valid,
@@ -146,7 +157,7 @@ parsed_orders as {{ crm_retention.not_materialized() }} (
         {%- for spec in specs %}
         raw_{{ spec.name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
-    from marked_orders
+    from currency_orders
 
 ),
 
