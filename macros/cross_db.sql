@@ -154,6 +154,39 @@
     cast(convert_timezone('UTC', {{ expression }}) as timestamp_ntz)
 {%- endmacro %}
 
+{#-
+    The wall-clock time in target_zone of a wall-clock time (timestamp without time zone) in
+    source_zone, by the tz database, so daylight saving time is respected. Both zones are
+    validated IANA names (get_timezone); the same zone returns the expression unchanged.
+-#}
+{% macro convert_timezone(expression, source_zone, target_zone) %}
+    {% if source_zone == target_zone %}{{ return(expression) }}{% endif %}
+    {{ return(adapter.dispatch('convert_timezone', 'crm_retention')(expression, source_zone, target_zone)) }}
+{% endmacro %}
+
+{% macro default__convert_timezone(expression, source_zone, target_zone) -%}
+    (({{ expression }}) at time zone '{{ source_zone }}') at time zone '{{ target_zone }}'
+{%- endmacro %}
+
+{#- timezone(zone, timestamp) reads the wall clock in the zone (a timestamptz); timezone(zone, timestamptz) gives it back. -#}
+{% macro duckdb__convert_timezone(expression, source_zone, target_zone) -%}
+    timezone('{{ target_zone }}', timezone('{{ source_zone }}', {{ expression }}))
+{%- endmacro %}
+
+{% macro spark__convert_timezone(expression, source_zone, target_zone) -%}
+    {%- set utc = expression if source_zone == 'UTC' else 'to_utc_timestamp(' ~ expression ~ ", '" ~ source_zone ~ "')" -%}
+    {{ utc if target_zone == 'UTC' else 'from_utc_timestamp(' ~ utc ~ ", '" ~ target_zone ~ "')" }}
+{%- endmacro %}
+
+{% macro snowflake__convert_timezone(expression, source_zone, target_zone) -%}
+    convert_timezone('{{ source_zone }}', '{{ target_zone }}', cast({{ expression }} as timestamp_ntz))
+{%- endmacro %}
+
+{#- The calendar date in crm_timezone of a UTC timestamp: the order date, the response date. -#}
+{% macro local_date(utc) -%}
+    cast({{ crm_retention.convert_timezone(utc, 'UTC', crm_retention.get_timezone()) }} as date)
+{%- endmacro %}
+
 {#- Money: one exact decimal type everywhere, so sums agree across engines to the cent. -#}
 {% macro type_money() %}
     {{ return(adapter.dispatch('type_money', 'crm_retention')()) }}

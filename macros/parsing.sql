@@ -259,7 +259,11 @@
     end
 {%- endmacro %}
 
-{#- The UTC timestamp of a text that timestamp_is_valid accepted; a value without offset is UTC. -#}
+{#-
+    The UTC timestamp of a text that timestamp_is_valid accepted. A time of day without offset
+    is read in crm_raw_timestamps_timezone; a date alone is a calendar day of crm_timezone, so
+    its local date stays that day (both UTC by default).
+-#}
 {% macro timestamp_to_utc(text) -%}
     {%- set offset_length = crm_retention._offset_length(text) -%}
     {%- set local_text = 'replace(substr(' ~ text ~ ', 1, length(' ~ text ~ ') - ' ~ offset_length ~ '), \'T\', \' \')' -%}
@@ -271,7 +275,19 @@
                     + {{ crm_retention._int_at(text, 'length(' ~ text ~ ') - 1', 2) }})
         end
     {%- endset -%}
-    {{ crm_retention.add_minutes('cast(' ~ local_text ~ ' as ' ~ dbt.type_timestamp() ~ ')', '-1 * (' ~ offset_minutes ~ ')') }}
+    {%- set wall_clock = 'cast(' ~ local_text ~ ' as ' ~ dbt.type_timestamp() ~ ')' -%}
+    {%- set with_offset = crm_retention.add_minutes(wall_clock, '-1 * (' ~ offset_minutes ~ ')') -%}
+    {%- set raw_zone = crm_retention.get_raw_timestamps_timezone() -%}
+    {%- set day_zone = crm_retention.get_timezone() -%}
+    {%- if raw_zone == 'UTC' and day_zone == 'UTC' -%}
+    {{ with_offset }}
+    {%- else -%}
+    case
+        when length({{ text }}) = 10 then {{ crm_retention.convert_timezone(wall_clock, day_zone, 'UTC') }}
+        when {{ offset_length }} = 0 then {{ crm_retention.convert_timezone(wall_clock, raw_zone, 'UTC') }}
+        else {{ with_offset }}
+    end
+    {%- endif %}
 {%- endmacro %}
 
 {#-
@@ -284,7 +300,9 @@
         {% if crm_retention.is_timestamptz_type(data_type) %}
             {% set utc = crm_retention.timestamptz_to_utc(column) %}
         {% else %}
-            {% set utc = 'cast(' ~ column ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
+            {#- Typed without a zone: a date is a day of crm_timezone, a timestamp a wall clock of crm_raw_timestamps_timezone. -#}
+            {% set zone = crm_retention.get_timezone() if data_type == 'date' else crm_retention.get_raw_timestamps_timezone() %}
+            {% set utc = crm_retention.convert_timezone('cast(' ~ column ~ ' as ' ~ dbt.type_timestamp() ~ ')', zone, 'UTC') %}
         {% endif %}
         {{ return({'is_present': '(' ~ column ~ ' is not null)', 'is_valid': '(' ~ column ~ ' is not null)', 'utc': utc}) }}
     {% endif %}

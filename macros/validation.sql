@@ -131,6 +131,44 @@
     {{ return(cut_points) }}
 {% endmacro %}
 
+{#-
+    An IANA time zone name (e.g. America/Los_Angeles), checked against the tz database dbt
+    ships (pytz); UTC by default. crm_timezone is the zone of every date the marts report;
+    crm_raw_timestamps_timezone the zone of a raw time of day written without an offset.
+-#}
+{% macro _crm_timezone_var(name) %}
+    {% set value = var(name, 'UTC') %}
+    {% if value is none %}{{ return('UTC') }}{% endif %}
+    {% if value is not string or (value | trim) not in modules.pytz.all_timezones_set %}
+        {{ crm_retention._crm_var_error(name, value, 'an IANA time zone name such as UTC, Europe/Berlin or America/Los_Angeles') }}
+    {% endif %}
+    {{ return(value | trim) }}
+{% endmacro %}
+
+{% macro get_timezone() %}
+    {{ return(crm_retention._crm_timezone_var('crm_timezone')) }}
+{% endmacro %}
+
+{% macro get_raw_timestamps_timezone() %}
+    {{ return(crm_retention._crm_timezone_var('crm_raw_timestamps_timezone')) }}
+{% endmacro %}
+
+{#-
+    Who a customer is: customer_id (default; every id its own customer) or email (customer ids
+    whose normalised email is equal are one person, int_crm__persons). Not with crm_incremental:
+    a new record can join stored customers into one person, which an incremental run cannot undo.
+-#}
+{% macro get_identity() %}
+    {% set value = var('crm_identity', 'customer_id') %}
+    {% if value is not string or (value | trim | lower) not in ['customer_id', 'email'] %}
+        {{ crm_retention._crm_var_error('crm_identity', value, 'customer_id | email') }}
+    {% endif %}
+    {% if (value | trim | lower) == 'email' and crm_retention.get_flag('crm_incremental', false) %}
+        {{ crm_retention._crm_var_error('crm_identity', value, 'customer_id with crm_incremental: true (a new record can merge stored customers; build email identities with full builds)') }}
+    {% endif %}
+    {{ return(value | trim | lower) }}
+{% endmacro %}
+
 {#- The build's own UTC date as 'YYYY-MM-DD': no date var may lie after it. -#}
 {% macro build_date() %}
     {{ return(run_started_at.strftime('%Y-%m-%d')) }}
@@ -434,4 +472,8 @@
     {% do crm_retention.get_clv_parameters() %}
     {% do crm_retention.get_rfm_cut_points() %}
     {% do crm_retention.get_churn_window_warn_share() %}
+    {% do crm_retention.get_timezone() %}
+    {% do crm_retention.get_raw_timestamps_timezone() %}
+    {% do crm_retention.get_identity() %}
+    {% do crm_retention.get_flag('crm_identity_gmail_aliases', false) %}
 {% endmacro %}

@@ -3,8 +3,11 @@
     staged order but no customer record), one row each, with the record's attributes. A view in
     incremental mode (`as_of_step`): its guests move with every new order, and writing all its
     rows each run costs more than finding the guests in each query (0.14 s at 10M orders).
+    With crm_identity: email, one row per person (int_crm__persons) under the person_id: the
+    record of its first member that has one, a customer record if any member has one.
 -#}
 {{ crm_retention.as_of_step() }}
+{%- set by_person = crm_retention.get_identity() == 'email' %}
 
 with
 
@@ -40,7 +43,7 @@ guests as (
 
 ),
 
-final as (
+customer_ids as (
 
     select
         customer_id,
@@ -71,6 +74,45 @@ final as (
         cast(null as {{ dbt.type_timestamp() }}) as created_at,
         false as has_customer_record
     from guests
+
+),
+{%- if by_person %}
+
+persons as (
+
+    select * from {{ ref('int_crm__persons') }}
+
+),
+
+-- The profile of each person: its first member with a customer record, else its first member.
+person_profiles as (
+
+    select
+        persons.person_id,
+        customer_ids.*,
+        row_number() over (
+            partition by persons.person_id
+            order by case when customer_ids.has_customer_record then 0 else 1 end, persons.member_number
+        ) as profile_number
+    from customer_ids
+    inner join persons
+        on customer_ids.customer_id = persons.customer_id
+
+),
+{%- endif %}
+
+final as (
+
+    select
+        {{ 'person_id as customer_id' if by_person else 'customer_id' }},
+        {%- for name in ['email', 'first_name', 'last_name', 'country', 'acquisition_channel']
+            + crm_retention.get_customer_segment_columns() + ['created_at', 'has_customer_record'] %}
+        {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ 'person_profiles' if by_person else 'customer_ids' }}
+    {%- if by_person %}
+    where profile_number = 1
+    {%- endif %}
 
 )
 

@@ -8,6 +8,7 @@
 -#}
 {{ crm_retention.incremental_by_customer(settings=['orders', 'periods'], log='stg_crm__order_changes', full_build='view') }}
 {%- set as_of_date = crm_retention.get_as_of_date() %}
+{%- set by_person = crm_retention.get_identity() == 'email' %}
 
 with
 
@@ -17,18 +18,31 @@ orders as (
     {{ crm_retention.changed_customers_only() }}
 
 ),
+{%- if by_person %}
+
+-- crm_identity: email: the person is the customer of every metric.
+persons as (
+
+    select * from {{ ref('int_crm__persons') }}
+
+),
+{%- endif %}
 
 final as (
 
     select
-        order_id,
-        customer_id,
-        ordered_at,
-        order_date,
-        {{ crm_retention.period_start('order_date') }} as period_start,
-        net_revenue
+        orders.order_id,
+        {{ 'persons.person_id' if by_person else 'orders.customer_id' }} as customer_id,
+        orders.ordered_at,
+        orders.order_date,
+        {{ crm_retention.period_start('orders.order_date') }} as period_start,
+        orders.net_revenue
     from orders
-    where is_counted{% if as_of_date %} and order_date <= cast('{{ as_of_date }}' as date){% endif %}
+    {%- if by_person %}
+    inner join persons
+        on orders.customer_id = persons.customer_id
+    {%- endif %}
+    where orders.is_counted{% if as_of_date %} and orders.order_date <= cast('{{ as_of_date }}' as date){% endif %}
 
 )
 

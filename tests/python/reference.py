@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, NamedTuple
+from zoneinfo import ZoneInfo
 
 from raw_schema import RAW_COLUMNS
 
@@ -214,6 +215,43 @@ _TIMESTAMP_RE = re.compile(
 MAX_OFFSET_MINUTES = 14 * 60
 
 
+# definitions.md "Time zone": crm_timezone (the dates reported) and crm_raw_timestamps_timezone
+# (a raw time of day without offset), both UTC unless a test sets them with time_zones().
+TIME_ZONES = {"report": "UTC", "raw": "UTC"}
+
+
+class time_zones:
+    """Within the block, the reference reads and reports in these zones."""
+
+    def __init__(self, report: str = "UTC", raw: str = "UTC"):
+        self.zones = {"report": report, "raw": raw}
+
+    def __enter__(self):
+        self.saved = dict(TIME_ZONES)
+        TIME_ZONES.update(self.zones)
+
+    def __exit__(self, *exc):
+        TIME_ZONES.update(self.saved)
+
+
+def _wall_clock_to_utc(wall_clock: datetime, zone: str) -> datetime:
+    """A naive wall-clock time of a zone as naive UTC. A time a daylight-saving change skips or
+    repeats is read in standard time (definitions.md "Time zone")."""
+    if zone == "UTC":
+        return wall_clock
+    candidates = [wall_clock.replace(tzinfo=ZoneInfo(zone), fold=fold) for fold in (0, 1)]
+    if candidates[0].utcoffset() != candidates[1].utcoffset():
+        candidates = [c for c in candidates if not c.dst()]
+    return candidates[0].astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local_date(utc: datetime) -> date:
+    """The calendar date in the reporting zone of a naive UTC timestamp."""
+    if TIME_ZONES["report"] == "UTC":
+        return utc.date()
+    return utc.replace(tzinfo=timezone.utc).astimezone(ZoneInfo(TIME_ZONES["report"])).date()
+
+
 def parse_timestamp(value: Any) -> datetime | None:
     """Accepted shapes, timestamps: returns the naive UTC datetime, or None when not accepted.
 
@@ -225,10 +263,10 @@ def parse_timestamp(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return datetime(value.year, value.month, value.day, value.hour, value.minute,
-                        value.second, value.microsecond)
+        return _wall_clock_to_utc(datetime(value.year, value.month, value.day, value.hour, value.minute,
+                                           value.second, value.microsecond), TIME_ZONES["raw"])
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
+        return _wall_clock_to_utc(datetime(value.year, value.month, value.day), TIME_ZONES["report"])
     if not isinstance(value, str):
         return None
     match = _TIMESTAMP_RE.fullmatch(value.strip(WHITESPACE))
@@ -244,8 +282,12 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     offset = g["offset"]
-    if offset is None or offset == "Z":
-        return local  # a value without an offset is UTC
+    if offset is None and g["hour"] is None:
+        return _wall_clock_to_utc(local, TIME_ZONES["report"])  # a date: a day of the report's zone
+    if offset is None:
+        return _wall_clock_to_utc(local, TIME_ZONES["raw"])
+    if offset == "Z":
+        return local
     sign = 1 if offset[0] == "+" else -1
     digits = offset[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:])
@@ -515,7 +557,7 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
         # missing currency is the reporting one) takes its currency's latest rate on or before
         # its order date, and is rejected without one. 13. converted, below the bound.
         if reporting_currency and currency is not None and currency.upper() != reporting_currency.upper():
-            rate = exchange_rate(exchange_rates or [], currency.upper(), ordered_at.date())
+            rate = exchange_rate(exchange_rates or [], currency.upper(), local_date(ordered_at))
             if rate is None:
                 rejections.add(source, row, "missing_exchange_rate")
                 continue
@@ -530,7 +572,7 @@ def clean_orders(rows: list[dict[str, Any]], *, today: date, counted: set[str],
             "order_id": order_id,
             "customer_id": customer_id,
             "ordered_at": ordered_at,
-            "order_date": ordered_at.date(),
+            "order_date": local_date(ordered_at),
             "status": status,
             "status_class": status_class,
             "amount": amount,
@@ -655,7 +697,7 @@ def clean_nps_responses(rows: list[dict[str, Any]], *, today: date,
             "response_id": response_id,
             "customer_id": customer_id,
             "responded_at": responded_at,
-            "response_date": responded_at.date(),
+            "response_date": local_date(responded_at),
             "score": score,
             "comment": _text(row.get("comment")),
         })
@@ -682,7 +724,7 @@ def clean_marketing_spend(rows: list[dict[str, Any]], *, today: date,
         if reason:
             rejections.add(source, row, reason)
             continue
-        staged.append({"spent_on": spent_at.date(), "channel": channel.lower(), "amount": amount})
+        staged.append({"spent_on": local_date(spent_at), "channel": channel.lower(), "amount": amount})
     return staged
 
 
@@ -695,7 +737,7 @@ def clean_exchange_rates(rows: list[dict[str, Any]], *,
     for row in rows:
         at = parse_timestamp(row.get("rate_date"))
         currency = _trimmed_text(row.get("currency"))
-        parsed.append((row, at.date() if at else None, currency.upper() if currency else None,
+        parsed.append((row, local_date(at) if at else None, currency.upper() if currency else None,
                        parse_rate(row.get("rate"))))
     per_day = defaultdict(int)
     for _, day, currency, _ in parsed:
@@ -1292,6 +1334,69 @@ def clv_rows(m: _Model, customers: list[dict[str, Any]],
             "net_clv": None if cost is None else historical - cost,
         })
     return rows
+
+
+# --------------------------------------------------------------------------------------
+# Identity (definitions.md "Identity", crm_identity: email)
+# --------------------------------------------------------------------------------------
+
+def identity_key(email: str | None, gmail_aliases: bool = False) -> str | None:
+    """The normalised email customer ids are matched on (the staged email is already trimmed)."""
+    if email is None:
+        return None
+    address = email.lower()
+    local, at, domain = address.partition("@")
+    if gmail_aliases and at and domain in ("gmail.com", "googlemail.com"):
+        return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
+    return address
+
+
+def persons(cleaned: Cleaned, gmail_aliases: bool = False) -> dict[str, str]:
+    """customer_id -> person_id: ids with an equal identity key are one person, whose id is the
+    first member's (earliest created_at, else first staged order; then customer_id)."""
+    first_order: dict[str, datetime] = {}
+    for o in cleaned.orders:
+        at = o["ordered_at"]
+        first_order[o["customer_id"]] = min(first_order.get(o["customer_id"], at), at)
+    records = {c["customer_id"]: c for c in cleaned.customers}
+    groups: dict[tuple, list[tuple]] = defaultdict(list)
+    for cid in set(records) | set(first_order):
+        record = records.get(cid, {})
+        key = identity_key(record.get("email"), gmail_aliases)
+        seen = record.get("created_at") or first_order.get(cid)
+        groups[("email", key) if key else ("id", cid)].append((seen is None, seen or datetime.min, cid))
+    person_of = {}
+    for members in groups.values():
+        first = min(members)[2]
+        for *_, cid in members:
+            person_of[cid] = first
+    return person_of
+
+
+def resolve_identity(cleaned: Cleaned, gmail_aliases: bool = False) -> Cleaned:
+    """The cleaned data with every person as one customer: orders and responses under the
+    person_id; the person's profile is its first member's record (members in the order of
+    `persons`), a record if any member has one."""
+    person_of = persons(cleaned, gmail_aliases)
+    first_order: dict[str, datetime] = {}
+    for o in cleaned.orders:
+        first_order[o["customer_id"]] = min(first_order.get(o["customer_id"], o["ordered_at"]), o["ordered_at"])
+
+    def rank(c):
+        seen = c.get("created_at") or first_order.get(c["customer_id"])
+        return (seen is None, seen or datetime.min, c["customer_id"])
+
+    profiles: dict[str, dict] = {}
+    for c in sorted(cleaned.customers, key=rank):
+        profiles.setdefault(person_of[c["customer_id"]], {**c, "customer_id": person_of[c["customer_id"]]})
+    return Cleaned(
+        orders=[{**o, "customer_id": person_of[o["customer_id"]]} for o in cleaned.orders],
+        customers=list(profiles.values()),
+        nps_responses=[{**r, "customer_id": person_of.get(r["customer_id"], r["customer_id"])}
+                       for r in cleaned.nps_responses],
+        marketing_spend=cleaned.marketing_spend, exchange_rates=cleaned.exchange_rates,
+        rejected=cleaned.rejected, rejected_rows=cleaned.rejected_rows, today=cleaned.today,
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -137,6 +137,22 @@ CASES = {
         {"crm_rejected_share_error": 5},
         ["Invalid value for var 'crm_rejected_share_error': 5", "a share from 0 to 1"],
     ),
+    "timezone_not_iana": (
+        {"crm_timezone": "Pacific Standard"},
+        ["Invalid value for var 'crm_timezone': 'Pacific Standard'", "an IANA time zone name"],
+    ),
+    "identity_with_incremental": (
+        {"crm_identity": "email", "crm_incremental": True},
+        ["Invalid value for var 'crm_identity': 'email'", "customer_id with crm_incremental: true"],
+    ),
+    "rfm_cut_points_descending": (
+        {"crm_rfm_cut_points": {"frequency": [5, 3, 2, 1]}},
+        ["Invalid value for var 'crm_rfm_cut_points'", "four ascending numbers"],
+    ),
+    "churn_window_warn_share_percent": (
+        {"crm_churn_window_warn_share": 20},
+        ["Invalid value for var 'crm_churn_window_warn_share': 20", "a share from 0 to 1"],
+    ),
     "rejected_share_warn_above_error": (
         {"crm_rejected_share_warn": 0.5, "crm_rejected_share_error": 0.2},
         ["Invalid value for var 'crm_rejected_share_warn'", "no larger than crm_rejected_share_error"],

@@ -29,7 +29,7 @@ parsed as (
 
     select
         {{ rate_date.is_valid }} as is_rate_date_valid,
-        cast({{ rate_date.utc }} as date) as rate_date,
+        {{ crm_retention.local_date(rate_date.utc) }} as rate_date,
         upper(currency_text) as currency,
         {{ rate.is_number }} as is_rate_number,
         {{ rate.value }} as rate,

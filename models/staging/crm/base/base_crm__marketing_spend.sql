@@ -26,7 +26,7 @@ parsed as (
 
     select
         {{ spent_on.is_valid }} as is_spent_on_valid,
-        cast({{ spent_on.utc }} as date) as spent_on,
+        {{ crm_retention.local_date(spent_on.utc) }} as spent_on,
         lower(channel_text) as channel,
         {{ amount.is_number }} as is_amount_number,
         {{ amount.value }} as amount,

@@ -90,7 +90,7 @@ final as (
         response_id,
         customer_id,
         responded_at,
-        cast(responded_at as date) as responded_on,
+        {{ crm_retention.local_date('responded_at') }} as responded_on,
         score,
         response_comment,
         rejection_reason,

@@ -207,8 +207,8 @@ rated as (
     from {{ 'lines_checked' if is_line_grain else 'versioned' }} as orders
     left join exchange_rates
         on upper(orders.currency) = exchange_rates.currency
-        and cast(orders.ordered_at as date) >= exchange_rates.valid_from
-        and (exchange_rates.valid_until is null or cast(orders.ordered_at as date) < exchange_rates.valid_until)
+        and {{ crm_retention.local_date('orders.ordered_at') }} >= exchange_rates.valid_from
+        and (exchange_rates.valid_until is null or {{ crm_retention.local_date('orders.ordered_at') }} < exchange_rates.valid_until)
 
 ),
 {%- endif %}
@@ -262,7 +262,7 @@ final as (
         {% endif -%}
         customer_id,
         ordered_at,
-        cast(ordered_at as date) as order_date,
+        {{ crm_retention.local_date('ordered_at') }} as order_date,
         status,
         case
             when status in ('{{ statuses.counted | join("', '") }}') then 'counted'
