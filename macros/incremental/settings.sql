@@ -123,7 +123,8 @@
         {% set state = adapter.get_relation(database=table.state.database, schema=table.state.schema,
             identifier=table.state.identifier) %}
         {% if relation is not none and relation.is_table %}
-            {% set rows = run_query("select settings from " ~ state ~ " where model_name = '" ~ relation.identifier ~ "'").rows
+            {#- The name as the model records it (this.identifier): Snowflake's catalog returns it upper-cased. -#}
+            {% set rows = run_query("select settings from " ~ state ~ " where model_name = '" ~ table.relation.identifier ~ "'").rows
                 if state is not none else [] %}
             {% if not rows %}
                 {% do exceptions.raise_compiler_error(
