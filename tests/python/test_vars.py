@@ -149,6 +149,14 @@ CASES = {
         {"crm_rfm_cut_points": {"frequency": [5, 3, 2, 1]}},
         ["Invalid value for var 'crm_rfm_cut_points'", "four ascending numbers"],
     ),
+    "retention_bracket_reversed": (
+        {"crm_retention_brackets": [[1, 1], [6, 4]]},
+        ["Invalid value for var 'crm_retention_brackets'", "0 <= first <= last"],
+    ),
+    "first_product_top_n_zero": (
+        {"crm_orders_grain": "line", "crm_first_product_top_n": 0},
+        ["Invalid value for var 'crm_first_product_top_n': 0", "a whole number of products from 1 to 1000"],
+    ),
     "churn_window_warn_share_percent": (
         {"crm_churn_window_warn_share": 20},
         ["Invalid value for var 'crm_churn_window_warn_share': 20", "a share from 0 to 1"],
