@@ -23,6 +23,8 @@
     {'name': 'monetary', 'value': 'net_revenue', 'group': crm_retention.value_group('net_revenue'), 'group_type': dbt.type_bigint()},
 ] -%}
 
+-- depends_on: {{ ref('int_crm__as_of') }} (read with recency cut points; the DAG does not depend on a var)
+
 with
 
 cohorts as (
@@ -30,12 +32,14 @@ cohorts as (
     select * from {{ ref('int_crm__customer_cohorts') }}
 
 ),
--- Read by recency cut points only; imported always so the DAG does not depend on a var.
+{%- if cut_points.get('recency') %}
+
 as_of as (
 
     select * from {{ ref('int_crm__as_of') }}
 
 ),
+{%- endif %}
 
 measures as (
 

@@ -33,9 +33,9 @@ boundaries as (
 -- The twelve boundaries in one row.
 boundary_row as (
 
-    select
+    select -- noqa: LT02
         {%- for boundary in boundaries %}
-        max(case when quintile = {{ boundary.quintile }} then {{ boundary.measure.boundary }} end) as {{ boundary.name }}_value{% if not loop.last %},{% endif %}
+        max(case when quintile = {{ boundary.quintile }} then {{ boundary.measure.boundary }} end) as {{ boundary.name }}_value{% if not loop.last %},{% endif %} -- noqa: LT02
         {%- endfor %}
     from boundaries
 

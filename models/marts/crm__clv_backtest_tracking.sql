@@ -32,13 +32,19 @@ orders as (
 
 ),
 
+calibration as (
+
+    select distinct calibration_end_date from summaries
+
+),
+
 holdout_periods as (
 
     select distinct
         spine.period_start,
         spine.closing_date
     from spine
-    inner join (select distinct calibration_end_date from summaries) as calibration
+    inner join calibration
         on spine.closing_date > calibration.calibration_end_date
 
 ),

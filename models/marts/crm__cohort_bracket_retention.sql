@@ -97,7 +97,7 @@ activity as (
     from customer_ages
     inner join brackets
         on customer_ages.periods_since_acquisition between brackets.first_period_since_acquisition
-        and brackets.last_period_since_acquisition
+            and brackets.last_period_since_acquisition
     group by customer_ages.cohort_period, brackets.first_period_since_acquisition, brackets.last_period_since_acquisition
 
 ),

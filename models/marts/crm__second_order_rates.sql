@@ -44,11 +44,10 @@ counts as (
     select
         {{ curve | join(', ') }},
         count(*) as customers,
-        sum(case when is_event then 1 else 0 end) as reordered_customers
-        {%- for days in windows %},
+        sum(case when is_event then 1 else 0 end) as reordered_customers,
+        {%- for days in windows %}
         sum(case when days_observed >= {{ days }} then 1 else 0 end) as customers_observed_{{ days }}d,
-        sum(case when days_observed >= {{ days }} and is_event and duration_days <= {{ days }} then 1 else 0 end)
-            as reordered_within_{{ days }}d
+        sum(case when days_observed >= {{ days }} and is_event and duration_days <= {{ days }} then 1 else 0 end) as reordered_within_{{ days }}d{% if not loop.last %},{% endif %}
         {%- endfor %}
     from curve_observations
     group by {{ curve | join(', ') }}
@@ -76,13 +75,16 @@ final as (
         counts.segment_value,
         cast(counts.customers as {{ dbt.type_bigint() }}) as customers,
         cast(counts.reordered_customers as {{ dbt.type_bigint() }}) as reordered_customers,
-        cast(medians.median_days_to_second_order as {{ dbt.type_bigint() }}) as median_days_to_second_order
-        {%- for days in windows %},
-        cast(counts.customers_observed_{{ days }}d as {{ dbt.type_bigint() }}) as customers_observed_{{ days }}d,
-        cast(counts.reordered_within_{{ days }}d as {{ dbt.type_bigint() }}) as reordered_within_{{ days }}d,
-        {{ crm_retention.safe_divide('counts.reordered_within_' ~ days ~ 'd', 'counts.customers_observed_' ~ days ~ 'd') }}
-            as reorder_rate_{{ days }}d
-        {%- endfor %}
+        cast(medians.median_days_to_second_order as {{ dbt.type_bigint() }}) as median_days_to_second_order,
+        cast(counts.customers_observed_30d as {{ dbt.type_bigint() }}) as customers_observed_30d,
+        cast(counts.reordered_within_30d as {{ dbt.type_bigint() }}) as reordered_within_30d,
+        {{ crm_retention.safe_divide('counts.reordered_within_30d', 'counts.customers_observed_30d') }} as reorder_rate_30d,
+        cast(counts.customers_observed_60d as {{ dbt.type_bigint() }}) as customers_observed_60d,
+        cast(counts.reordered_within_60d as {{ dbt.type_bigint() }}) as reordered_within_60d,
+        {{ crm_retention.safe_divide('counts.reordered_within_60d', 'counts.customers_observed_60d') }} as reorder_rate_60d,
+        cast(counts.customers_observed_90d as {{ dbt.type_bigint() }}) as customers_observed_90d,
+        cast(counts.reordered_within_90d as {{ dbt.type_bigint() }}) as reordered_within_90d,
+        {{ crm_retention.safe_divide('counts.reordered_within_90d', 'counts.customers_observed_90d') }} as reorder_rate_90d
     from counts
     left join medians
         on

@@ -40,8 +40,9 @@ holdout_periods as (
     select
         spine.period_start,
         spine.closing_date,
-        cast({{ crm_retention.days_between('calibration.calibration_end_date', 'spine.closing_date') }}
-            as {{ crm_retention.type_rate() }}) / {{ time_unit_days }} as horizon
+        cast(
+            {{ crm_retention.days_between('calibration.calibration_end_date', 'spine.closing_date') }} as {{ crm_retention.type_rate() }}
+        ) / {{ time_unit_days }} as horizon
     from spine
     cross join calibration
     where spine.closing_date > calibration.calibration_end_date
