@@ -301,5 +301,10 @@ def test_sales_export_first_product_cohorts(sales_host):
 
 
 def test_sales_export_build_has_no_warning(sales_host):
-    statuses = {r["status"] for r in sales_host.run_results()}
+    # But one: the host's 60-day churn window is shorter than more than a fifth of the export's
+    # repeat gaps, and the window-fit check says so.
+    results = sales_host.run_results()
+    fit = [r for r in results if r["unique_id"].split(".")[2].startswith("churn_window_fit_")]
+    assert [r["status"] for r in fit] == ["warn"], fit
+    statuses = {r["status"] for r in results if r not in fit}
     assert statuses <= {"success", "pass", "no-op"}, statuses
