@@ -54,11 +54,13 @@ def _column_specs() -> dict[str, list[tuple[str, bool]]]:
 
 # Read at crm_orders_grain: line only, so not one of the columns every orders table is read with.
 LINE_GRAIN_COLUMN = "line_id"
+# The optional line columns read at line grain only (first-product cohorts).
+LINE_GRAIN_COLUMNS = {"line_id", "product_id", "product_category"}
 
 
 def test_raw_columns_are_the_column_specs():
     specs = _column_specs()
-    assert {source: [name for name, _ in spec if name != LINE_GRAIN_COLUMN] for source, spec in specs.items()} \
+    assert {source: [name for name, _ in spec if name not in LINE_GRAIN_COLUMNS] for source, spec in specs.items()} \
         == RAW_COLUMNS
     assert LINE_GRAIN_COLUMN in dict(specs["orders"])
 
