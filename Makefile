@@ -89,8 +89,12 @@ lint-incremental: $(VENV)/.installed
 
 # The fast suite: lint and every test not marked slow (pytest settings and markers:
 # pyproject.toml). It ends with how many tests cover the package, the oracle and the generators.
+# Test files run two at a time (pytest-xdist, one file per worker so a file's shared builds are
+# built once); every build has its own folder and DuckDB file. PYTEST_WORKERS=0 runs them in turn.
+PYTEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
 test: $(VENV)/.installed $(VENV)/.installed-bi lint
-	$(PYTHON) -m pytest tests/python -q -m "not slow and not engines" --durations=10
+	$(PYTHON) -m pytest tests/python -q -m "not slow and not engines" --durations=10 $(PYTEST_PARALLEL)
 
 # The slow suite: the tests marked slow, the lowest claimed dbt-core, then the engines comparison.
 # pytest exits 5 when no test is marked slow; that is not a failure here.
@@ -98,9 +102,9 @@ test: $(VENV)/.installed $(VENV)/.installed-bi lint
 # two at a time (pytest-xdist): each is a handful of small dbt runs in its own directory.
 INCREMENTAL_TESTS := tests/python/test_incremental_sequences.py tests/python/test_incremental_drifts.py
 test-slow: $(VENV)/.installed $(VENV)/.installed-bi chromium
-	$(PYTHON) -m pytest tests/python -q -m "slow and not engines" --durations=10 \
+	$(PYTHON) -m pytest tests/python -q -m "slow and not engines" --durations=10 $(PYTEST_PARALLEL) \
 		$(addprefix --ignore=,$(INCREMENTAL_TESTS)) || [ $$? -eq 5 ]
-	$(PYTHON) -m pytest $(INCREMENTAL_TESTS) -q -m "slow and not engines" -n 2
+	$(PYTHON) -m pytest $(INCREMENTAL_TESTS) -q -m "slow and not engines" -n $(PYTEST_WORKERS)
 	$(MAKE) test-min-dbt
 	$(MAKE) test-engines
 
@@ -126,7 +130,7 @@ test-min-dbt: $(VENV)/.installed $(MIN_DBT_VENV)/.installed
 	mkdir -p $(dir $(CRM_DUCKDB_PATH)) && rm -f $(CRM_DUCKDB_PATH)
 	$(MIN_DBT) seed --vars '$(DEMO_VARS)'
 	$(MIN_DBT) build --vars '$(DEMO_VARS)' --exclude resource_type:seed
-	CRM_DBT=$(MIN_DBT) $(PYTHON) -m pytest tests/python/test_marts_vs_reference.py -q $(MIN_DBT_TESTS)
+	CRM_DBT=$(MIN_DBT) $(PYTHON) -m pytest tests/python/test_marts_vs_reference.py -q $(MIN_DBT_TESTS) -n $(PYTEST_WORKERS)
 
 # The demo on DuckDB, PostgreSQL, Spark, Snowflake (the fakesnow emulator) and PostgreSQL running
 # the Redshift macros, every mart and staging model compared row by row, and typed time zones on

@@ -102,6 +102,21 @@ def test_require_dbt_version_matches_what_ci_builds():
     assert _admits(ranges, "2.0.0") and not _admits(ranges, "3.0.0")
 
 
+def test_every_venv_that_builds_the_demo_has_the_python_models_packages():
+    """The packages each Python model declares (dbt.config packages=) are pinned in every
+    requirements file whose venv builds the demo: the pinned one and the lowest claimed dbt's."""
+    declared = set()
+    for model in (ROOT / "models").rglob("*.py"):
+        for listed in re.findall(r"packages=\[([^\]]*)\]", model.read_text()):
+            declared |= set(re.findall(r"\"([a-z0-9_-]+)\"", listed))
+    assert declared >= {"numpy", "scipy", "pandas"}, declared
+    for requirements in ("requirements.txt", "requirements-min-dbt.txt"):
+        pinned = set(re.findall(r"^([a-z0-9_-]+)\s*[~=<>]", (ROOT / requirements).read_text(), re.M))
+        # numpy comes with scipy and pandas, which pin a numpy they work with.
+        missing = declared - {"numpy"} - pinned
+        assert not missing, f"{requirements} does not install {sorted(missing)}, which the Python models import"
+
+
 def test_every_macro_and_source_column_is_documented(parsed):
     """Every macro of the package (macros/_macros.yml) and every source column has a description,
     and the macro documentation names no macro that does not exist."""
