@@ -180,6 +180,37 @@
 {% endmacro %}
 
 {#-
+    The amount column `name` of a base model, parsed by parse_amount from its trimmed text
+    (<name>_text, trimmed_columns). Where the column map names several raw columns for it
+    (raw.parts, raw_columns), their amounts add up: present when any part is, a number when
+    every present part is one (a blank part counts 0) and the sum stays below amount_limit, the
+    currency written in the first part that writes one.
+-#}
+{% macro amount_parts(name, raw) %}
+    {% set parts = raw.get('parts', {}).get(name) %}
+    {% if not parts %}
+        {{ return(crm_retention.parse_amount('raw_' ~ name, raw.types[name], name ~ '_text')) }}
+    {% endif %}
+    {% set present, numbers, values, marks = [], [], [], [] %}
+    {% for part in parts %}
+        {% set parsed = crm_retention.parse_amount('raw_' ~ name ~ '_' ~ loop.index, part.type, name ~ '_' ~ loop.index ~ '_text') %}
+        {% do present.append(parsed.is_present) %}
+        {% do numbers.append('(not ' ~ parsed.is_present ~ ' or ' ~ parsed.is_number ~ ')') %}
+        {% do values.append('coalesce(' ~ parsed.value ~ ', 0)') %}
+        {% do marks.append(parsed.currency_mark) %}
+    {% endfor %}
+    {% set total = '(' ~ (values | join(' + ')) ~ ')' %}
+    {% set is_number = '(' ~ (present | join(' or ')) ~ ') and ' ~ (numbers | join(' and '))
+        ~ ' and abs(' ~ total ~ ') < ' ~ crm_retention.amount_limit() %}
+    {{ return({
+        'is_present': '(' ~ (present | join(' or ')) ~ ')',
+        'is_number': '(' ~ is_number ~ ')',
+        'value': 'case when ' ~ is_number ~ ' then cast(' ~ total ~ ' as ' ~ crm_retention.type_money() ~ ') end',
+        'currency_mark': 'coalesce(' ~ (marks | join(', ')) ~ ')',
+    }) }}
+{% endmacro %}
+
+{#-
     An exchange rate column as expressions, typed or text: is_number (a finite number) and value,
     a float (type_rate) that keeps a rate's 15 significant digits (0.0000393 stays 0.0000393; the
     money type would keep 0.000039). Text takes the amount shapes, or a plain number with an

@@ -97,7 +97,9 @@
 {#-
     The column map of a source, var crm_<source>_columns: contract column name -> raw column
     name, e.g. {order_id: "Order ID", ordered_at: "Order Date"}. Validated when dbt parses: every
-    key must be a contract column of the source and every value a column name.
+    key must be a contract column of the source and every value a column name. An order's amount
+    and refunded_amount may name a list of columns, whose amounts are added
+    ({amount: [Sales, "Add-on Total"]}, amount_parts in macros/parsing.sql).
 -#}
 {% macro get_column_map(source_name) %}
     {% set name = 'crm_' ~ source_name ~ '_columns' %}
@@ -112,24 +114,34 @@
     {% if value is not mapping %}
         {{ crm_retention._crm_var_error(name, value, allowed) }}
     {% endif %}
+    {% set summed = ['amount', 'refunded_amount'] if source_name == 'orders' else [] %}
     {% set mapped = {} %}
     {% for key, raw_name in value.items() %}
         {% if key not in contract %}
             {{ crm_retention._crm_var_error(name, value, allowed ~ '; unknown key ' ~ key ~ ' (value ' ~ raw_name ~ ')') }}
         {% endif %}
-        {% if raw_name is not string or raw_name | trim == '' or modules.re.fullmatch('\\s*(".*"|`.*`)\\s*', raw_name) %}
-            {{ crm_retention._crm_var_error(name, value, allowed ~ '; key ' ~ key ~ ' needs a column name, without quotes around it (value ' ~ raw_name ~ ')') }}
+        {% set is_list = raw_name is iterable and raw_name is not string and raw_name is not mapping %}
+        {% if is_list and (key not in summed or raw_name | length == 0) %}
+            {{ crm_retention._crm_var_error(name, value, allowed ~ '; key ' ~ key ~ ' needs one column name'
+                ~ ('' if key not in summed else ', or a list of the columns whose amounts add up to it')) }}
         {% endif %}
-        {% do mapped.update({key: raw_name | trim}) %}
+        {% for part in (raw_name if is_list else [raw_name]) %}
+            {% if part is not string or part | trim == '' or modules.re.fullmatch('\\s*(".*"|`.*`)\\s*', part) %}
+                {{ crm_retention._crm_var_error(name, value, allowed ~ '; key ' ~ key ~ ' needs a column name, without quotes around it (value ' ~ part ~ ')') }}
+            {% endif %}
+        {% endfor %}
+        {% do mapped.update({key: (raw_name | map('trim') | list) if is_list else raw_name | trim}) %}
     {% endfor %}
     {#- One raw column read as two contract columns is always a mistake (customer_id and order_id
         both from one id column make every order its own customer). -#}
     {% set by_raw_name = {} %}
     {% for key, raw_name in mapped.items() %}
-        {% if raw_name | lower in by_raw_name %}
-            {{ crm_retention._crm_var_error(name, value, allowed ~ '; each raw column once, but ' ~ by_raw_name[raw_name | lower] ~ ' and ' ~ key ~ ' both map to ' ~ raw_name) }}
-        {% endif %}
-        {% do by_raw_name.update({raw_name | lower: key}) %}
+        {% for part in (raw_name if raw_name is not string else [raw_name]) %}
+            {% if part | lower in by_raw_name %}
+                {{ crm_retention._crm_var_error(name, value, allowed ~ '; each raw column once, but ' ~ by_raw_name[part | lower] ~ ' and ' ~ key ~ ' both map to ' ~ part) }}
+            {% endif %}
+            {% do by_raw_name.update({part | lower: key}) %}
+        {% endfor %}
     {% endfor %}
     {{ return(mapped) }}
 {% endmacro %}
@@ -184,11 +196,36 @@
     {% set present = crm_retention.relation_columns(relation) %}
     {% set mapping = crm_retention.get_column_map(source_name) %}
     {% set var_name = 'crm_' ~ source_name ~ '_columns' %}
-    {% set raw = {'types': {}} %}
+    {% set raw = {'types': {}, 'parts': {}} %}
     {% set read_from = {} %}
     {% for spec in specs %}
         {% set name = spec['name'] %}
         {% set raw_name = mapping.get(name, spec.get('raw_name', name)) %}
+        {% if raw_name is not string %}
+            {#- Several columns that add up to one amount: each found, and read as a text that
+                shows them all (the raw value of a rejected row); amount_parts parses them. -#}
+            {% set parts = [] %}
+            {% for part in raw_name %}
+                {% set found = present.get(part | lower) %}
+                {% if execute and present and not found %}
+                    {{ exceptions.raise_compiler_error(
+                        "Invalid value for var '" ~ var_name ~ "': key " ~ name ~ " lists '" ~ part ~ "', but the raw table "
+                        ~ relation ~ " has no such column. Its columns: " ~ (present.values() | map(attribute='name') | join(', ')) ~ "."
+                    ) }}
+                {% endif %}
+                {% do parts.append({'sql': crm_retention.column_sql(found.name if found else part), 'type': found.type if found else 'text'}) %}
+                {% do read_from.update({part | lower: name}) %}
+            {% endfor %}
+            {% set shown = [] %}
+            {% for part in parts %}
+                {% do shown.append("coalesce(cast(" ~ part.sql ~ " as " ~ dbt.type_string() ~ "), '')") %}
+                {% if not loop.last %}{% do shown.append("' + '") %}{% endif %}
+            {% endfor %}
+            {% do raw.update({name: dbt.concat(shown)}) %}
+            {% do raw['parts'].update({name: parts}) %}
+            {% do raw['types'].update({name: 'text'}) %}
+            {% continue %}
+        {% endif %}
         {% set found = present.get(raw_name | lower) %}
         {% set data_type = 'text' %}
         {#- A contract column read under its own name from the raw column another one is mapped to. -#}
@@ -247,6 +284,10 @@
         {% endif -%}
         {{ raw[spec.name] }} as raw_{{ spec.name }},
         {{ crm_retention.raw_text(raw[spec.name], raw.types[spec.name]) }} as {{ spec.name }}_text
+        {%- for part in raw.get('parts', {}).get(spec.name, []) %},
+        {{ part.sql }} as raw_{{ spec.name }}_{{ loop.index }},
+        {{ crm_retention.raw_text(part.sql, part.type) }} as {{ spec.name }}_{{ loop.index }}_text
+        {%- endfor -%}
     {%- endfor -%}
 {%- endmacro %}
 

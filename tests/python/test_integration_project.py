@@ -16,6 +16,7 @@ import csv
 import json
 import sys
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -216,13 +217,14 @@ def test_package_unit_tests_run_in_the_host(host):
 # ------------------------------------------------------------------ a one-table sales export
 
 # The vars a shop with one CSV of order lines sets in its dbt_project.yml (README "Point it at
-# your tables"): its own column names, line grain, two currencies and their rates, no customers
+# your tables"): its own column names, a line's amount in two columns (the line total and its
+# add-on charges, such as gift wrap), line grain, two currencies and their rates, no customers
 # table, no NPS or spend.
 SALES_EXPORT_VARS = {
     "crm_orders_identifier": "sales_export",
     "crm_orders_grain": "line",
     "crm_orders_columns": {"order_id": "Order Number", "line_id": "Line", "customer_id": "Customer",
-                           "ordered_at": "Order Date", "status": "Status", "amount": "Line Total",
+                           "ordered_at": "Order Date", "status": "Status", "amount": ["Line Total", "Add-on Total"],
                            "currency": "Currency"},
     "crm_using_customers": False,
     "crm_using_nps": False,
@@ -250,12 +252,19 @@ def read_seed(name: str) -> list[dict]:
         return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
+def _added(*amounts: str | None) -> str:
+    """The export's amount columns added up, a blank one as 0 (they hold plain numbers, some with
+    a leading $ and spaces around them)."""
+    return str(sum(Decimal(a.strip().removeprefix("$")) for a in amounts if a and a.strip()))
+
+
 @pytest.fixture(scope="module")
 def sales_expected():
     """The reference from the CSVs alone, with the host's other settings from its dbt_project.yml."""
     settings = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())["vars"]
-    contract = {raw: name for name, raw in SALES_EXPORT_VARS["crm_orders_columns"].items()}
-    lines = [{contract[raw]: value for raw, value in row.items()} for row in read_seed("sales_export")]
+    contract = {raw: name for name, raw in SALES_EXPORT_VARS["crm_orders_columns"].items() if isinstance(raw, str)}
+    lines = [{**{contract[raw]: value for raw, value in row.items() if raw in contract},
+              "amount": _added(row["Line Total"], row["Add-on Total"])} for row in read_seed("sales_export")]
     rate_columns = {raw: name for name, raw in SALES_EXPORT_VARS["crm_exchange_rates_columns"].items()}
     rates = [{rate_columns[raw]: value for raw, value in row.items()} for row in read_seed("sales_rates")]
     cleaned = ref.clean({"orders": ref.orders_from_lines(lines), "exchange_rates": rates},

@@ -117,6 +117,22 @@ CASES = {
         {"crm_customers_columns": ["customer_id"]},
         ["Invalid value for var 'crm_customers_columns'", "a map from the contract columns of customers"],
     ),
+    "orders_columns_list_for_an_id": (
+        {"crm_orders_columns": {"customer_id": ["Customer", "Email"]}},
+        ["Invalid value for var 'crm_orders_columns'", "key customer_id needs one column name"],
+    ),
+    "orders_columns_amount_part_twice": (
+        {"crm_orders_columns": {"amount": ["Sales", "Add-on Total"], "refunded_amount": "sales"}},
+        ["Invalid value for var 'crm_orders_columns'", "each raw column once, but amount and refunded_amount both map to sales"],
+    ),
+    "clv_parameters_missing_alpha": (
+        {"crm_clv_parameters": {"r": 0.24, "a": 0.79, "b": 2.43}},
+        ["Invalid value for var 'crm_clv_parameters'", "a mapping of r, alpha, a, b"],
+    ),
+    "clv_parameters_q_not_above_1": (
+        {"crm_clv_parameters": {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43, "p": 6.25, "q": 1, "gamma": 15.4}},
+        ["Invalid value for var 'crm_clv_parameters'", "with q above 1"],
+    ),
     "default_status_unknown": (
         {"crm_default_order_status": "bogus"},
         ["Invalid value for var 'crm_default_order_status': 'bogus'", "one of the counted statuses"],

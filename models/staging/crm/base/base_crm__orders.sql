@@ -31,8 +31,8 @@
 {#- The parse expressions read the trimmed texts of trimmed_orders by name. -#}
 {%- set ordered_at = crm_retention.parse_timestamp('raw_ordered_at', raw.types.ordered_at, 'ordered_at_text') -%}
 {%- set updated_at = crm_retention.parse_timestamp('raw_updated_at', raw.types.updated_at, 'updated_at_text') -%}
-{%- set amount = crm_retention.parse_amount('raw_amount', raw.types.amount, 'amount_text') -%}
-{%- set refunded_amount = crm_retention.parse_amount('raw_refunded_amount', raw.types.refunded_amount, 'refunded_amount_text') -%}
+{%- set amount = crm_retention.amount_parts('amount', raw) -%}
+{%- set refunded_amount = crm_retention.amount_parts('refunded_amount', raw) -%}
 {%- set raw_values = crm_retention.raw_values_of(specs) -%}
 {%- set nets_returns = is_line_grain and crm_retention.get_order_line_returns() == 'net' %}
 
