@@ -9,7 +9,8 @@
 #   engines.sh start-snowflake DIR  the Snowflake emulator (fakesnow, in memory) on 127.0.0.1, its
 #                                   pid and log under DIR
 #   engines.sh stop-snowflake DIR   stops it
-#   engines.sh test [ARGS]          install, start a cluster and the emulator in a temp dir, compare,
+#   engines.sh test [ARGS]          install, start a cluster and the emulator in a temp dir, compare
+#                                   (Spark beside the others; ARGS: one compare_engines.py run),
 #                                   run the host project's tests and the incremental sequences on
 #                                   PostgreSQL, always stop both and remove the temp dir
 #
@@ -163,22 +164,41 @@ run_test() {
     trap 'exit 130' INT TERM
     start "$CLUSTER_DIR"
     start_snowflake "$CLUSTER_DIR"
-    "$VENV/bin/python" "$ROOT/scripts/engines/compare_engines.py" "$@"
+    local python="$VENV/bin/python" compare="$ROOT/scripts/engines/compare_engines.py" status=0 spark_pid=""
+    if [ $# -gt 0 ]; then
+        # Arguments for compare_engines.py (--engines, --keep ...): one comparison with them.
+        "$python" "$compare" "$@" || status=1
+    else
+        # Two at a time on two cores: Spark (its own DuckDB reference, then the tests that need
+        # only an adapter, marked engines) beside the engines served here; Spark's output
+        # follows theirs.
+        ( "$python" "$compare" --engines spark && "$python" -m pytest "$ROOT/tests/python" -q -p no:cacheprovider -m engines ) \
+            > "$CLUSTER_DIR/spark.log" 2>&1 &
+        spark_pid=$!
+        "$python" "$compare" --engines postgres,snowflake,redshift || status=1
+    fi
     stop_snowflake "$CLUSTER_DIR"
     # The host project (integration_tests/) on PostgreSQL: its default build with the package's
     # unit tests, the one-table sales export against the reference, every switch, and incremental
     # mode with the package's models in schemas of the host's own.
     log "the host project on PostgreSQL"
-    CRM_TARGET=postgres "$VENV/bin/python" -m pytest "$ROOT/tests/python/test_integration_project.py" \
-        "$ROOT/tests/python/test_host_switches.py" "$ROOT/tests/python/test_incremental_host.py" -q -p no:cacheprovider
+    CRM_TARGET=postgres "$python" -m pytest "$ROOT/tests/python/test_integration_project.py" \
+        "$ROOT/tests/python/test_host_switches.py" "$ROOT/tests/python/test_incremental_host.py" -q -p no:cacheprovider \
+        || status=1
     # Incremental mode on PostgreSQL: the seeded random sequences of the property test
     # (CRM_PG_SEQUENCES of them, default 5; the slow suite runs 50 on DuckDB).
-    # The tests that need an engine's adapter and nothing else (marked engines).
-    log "tests that need the engine adapters"
-    "$VENV/bin/python" -m pytest "$ROOT/tests/python" -q -p no:cacheprovider -m engines
     log "incremental sequences on PostgreSQL"
-    CRM_TARGET=postgres CRM_SEQUENCES="${CRM_PG_SEQUENCES:-5}" "$VENV/bin/python" -m pytest \
-        "$ROOT/tests/python/test_incremental_sequences.py" -q -p no:cacheprovider -m slow
+    CRM_TARGET=postgres CRM_SEQUENCES="${CRM_PG_SEQUENCES:-5}" "$python" -m pytest \
+        "$ROOT/tests/python/test_incremental_sequences.py" -q -p no:cacheprovider -m slow || status=1
+    if [ -n "$spark_pid" ]; then
+        log "Spark, and the tests that need the engine adapters"
+        wait "$spark_pid" || status=1
+        cat "$CLUSTER_DIR/spark.log"
+    else
+        log "tests that need the engine adapters"
+        "$python" -m pytest "$ROOT/tests/python" -q -p no:cacheprovider -m engines || status=1
+    fi
+    return $status
 }
 
 command="${1:-}"
