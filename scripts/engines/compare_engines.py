@@ -67,15 +67,35 @@ INCREMENTAL_VARS = DEMO_VARS[:-1] + ", crm_incremental: true}"
 
 # Time zones: on every engine, the host project's raw orders (seeds/tz_orders.csv) typed with a
 # time zone (timestamptz; Snowflake's TIMESTAMP_TZ for ordered_at and TIMESTAMP_LTZ for
-# updated_at; Spark's timestamp), staged in a schema of their own. Each offset moves the UTC
-# date; the UTC values, worked by hand, are what stg_crm__orders must hold.
+# updated_at; Spark's timestamp), staged in a schema of their own, reported in Los Angeles time
+# by week. Each offset moves the UTC date, and orders a minute either side of local midnight on
+# both daylight-saving changes of 2024 and at a month end move the local date and week. The UTC
+# values, the local dates and the weekly order counts, worked by hand, are what stg_crm__orders
+# and crm__aov must hold (tests/python/test_timezone.py checks every mart on DuckDB).
 TIME_ZONE_VARS = ("{crm_engines_time_zones: true, crm_orders_identifier: tz_orders, crm_customers_identifier: tz_customers,"
-                  " crm_using_nps: false, crm_using_marketing_spend: false, crm_using_predictions: false}")
-TIME_ZONE_UTC = {
-    "tz_west": dt.datetime(2024, 3, 6, 1, 30),  # 2024-03-05 23:30 at -02:00: the next UTC day
-    "tz_east": dt.datetime(2024, 3, 5, 22, 30),  # 2024-03-06 00:30 at +02:00: the UTC day before
-    "tz_utc": dt.datetime(2024, 3, 5, 12, 0),
+                  " crm_using_nps: false, crm_using_marketing_spend: false, crm_using_predictions: false,"
+                  " crm_timezone: America/Los_Angeles, crm_period: week}")
+TIME_ZONE_MODELS = ("stg_crm__orders", "crm__aov")
+# order id: (ordered_at in UTC, order_date in Los Angeles)
+TIME_ZONE_ORDERS = {
+    "tz_west": (dt.datetime(2024, 3, 6, 1, 30), dt.date(2024, 3, 5)),  # 2024-03-05 23:30 at -02:00: the next UTC day
+    "tz_east": (dt.datetime(2024, 3, 5, 22, 30), dt.date(2024, 3, 5)),  # 2024-03-06 00:30 at +02:00: the UTC day before
+    "tz_utc": (dt.datetime(2024, 3, 5, 12, 0), dt.date(2024, 3, 5)),
+    # spring forward on 2024-03-10: -08:00 before 10:00 UTC, -07:00 after
+    "tz_spring_1": (dt.datetime(2024, 3, 10, 7, 59), dt.date(2024, 3, 9)),
+    "tz_spring_2": (dt.datetime(2024, 3, 10, 8, 0), dt.date(2024, 3, 10)),
+    "tz_spring_3": (dt.datetime(2024, 3, 11, 6, 59), dt.date(2024, 3, 10)),  # Sunday in LA, Monday in UTC
+    "tz_spring_4": (dt.datetime(2024, 3, 11, 7, 0), dt.date(2024, 3, 11)),
+    # fall back on 2024-11-03: -07:00 before 09:00 UTC, -08:00 after
+    "tz_fall_1": (dt.datetime(2024, 11, 3, 6, 59), dt.date(2024, 11, 2)),
+    "tz_fall_2": (dt.datetime(2024, 11, 3, 7, 0), dt.date(2024, 11, 3)),
+    "tz_fall_3": (dt.datetime(2024, 11, 4, 7, 59), dt.date(2024, 11, 3)),  # Sunday in LA, Monday in UTC
+    "tz_fall_4": (dt.datetime(2024, 11, 4, 8, 0), dt.date(2024, 11, 4)),
+    "tz_month_end": (dt.datetime(2024, 4, 1, 6, 30), dt.date(2024, 3, 31)),  # March in LA, April in UTC
 }
+# Weeks start on Monday; every other week of crm__aov has no order.
+TIME_ZONE_WEEKLY_ORDERS = {dt.date(2024, 3, 4): 6, dt.date(2024, 3, 11): 1, dt.date(2024, 3, 25): 1,
+                           dt.date(2024, 10, 28): 3, dt.date(2024, 11, 4): 1}
 SNOWFLAKE_VENV = Path(os.environ.get("CRM_SNOWFLAKE_VENV", ROOT / ".venv-snowflake"))
 SNOWFLAKE_PORT = "55490"
 COMPARED_PREFIXES = ("crm__", "stg_crm__")
@@ -142,7 +162,7 @@ class Engine:
     workdir: Path
     # The incremental runs that follow the demo build, in the same place.
     incremental: bool = False
-    # Instead of the demo, the time-zone check (TIME_ZONE_UTC), in a place of its own.
+    # Instead of the demo, the time-zone check (TIME_ZONE_ORDERS), in a place of its own.
     time_zones: bool = False
     seconds: float = 0.0
     ok: bool = False
@@ -251,7 +271,7 @@ def build(engine: Engine) -> None:
         if engine.target == "postgres":
             reset_postgres_schema(engine)
         install_package(engine)
-        steps = [(["seed"], TIME_ZONE_VARS), (["run", "--select", "+stg_crm__orders"], TIME_ZONE_VARS)]
+        steps = [(["seed"], TIME_ZONE_VARS), (["run", "--select", *(f"+{model}" for model in TIME_ZONE_MODELS)], TIME_ZONE_VARS)]
     else:
         if engine.workdir.exists():
             shutil.rmtree(engine.workdir)
@@ -647,9 +667,7 @@ def main() -> int:
 
     try:
         failed = compare(engines)
-        # DuckDB's typed time zones are checked in the fast suite (tests/python/test_staging.py).
-        failed += check_time_zones([Engine(name, work_dir / f"{name}-time-zones", time_zones=True)
-                                    for name in names if name != REFERENCE])
+        failed += check_time_zones([Engine(name, work_dir / f"{name}-time-zones", time_zones=True) for name in names])
         return 0 if failed == 0 else 1
     finally:
         if args.keep or args.work_dir:
@@ -736,22 +754,31 @@ def supply_fitted_parameters(reference: Engine) -> None:
 
 
 def check_time_zones(engines: list[Engine]) -> int:
-    """Stages the typed time-zone orders on each engine; returns how many engines got them wrong."""
+    """Stages the typed time-zone orders on each engine and counts them by Los Angeles week;
+    returns how many engines got them wrong."""
     failed = 0
-    print("\ntime zones: typed raw timestamps with an offset, staged as UTC")
+    print("\ntime zones: typed raw timestamps with an offset, staged as UTC, dated and counted by week in Los Angeles")
     for engine in engines:
         build(engine)
         if engine.ok:
             READERS[engine.name](engine, {name: node for name, node in compared_models(engine).items()
-                                          if name == "stg_crm__orders"})
+                                          if name in TIME_ZONE_MODELS})
             columns, rows = engine.tables["stg_crm__orders"]
             staged = {row[columns.index("order_id")]: row for row in rows}
             differences = [
                 f"order {order_id}, column {column}: expected {expected!r}, got {show(staged[order_id][columns.index(column)])}"
                 if order_id in staged else f"order {order_id} not staged"
-                for order_id, utc in TIME_ZONE_UTC.items()
-                for column, expected in [("ordered_at", utc), ("updated_at", utc), ("order_date", utc.date())]
+                for order_id, (utc, local_date) in TIME_ZONE_ORDERS.items()
+                for column, expected in [("ordered_at", utc), ("updated_at", utc), ("order_date", local_date)]
                 if order_id not in staged or values_differ(expected, staged[order_id][columns.index(column)])
+            ]
+            columns, rows = engine.tables["crm__aov"]
+            weekly = {row[columns.index("period_start")]: row[columns.index("orders")] for row in rows}
+            differences += [
+                f"crm__aov week of {week}: expected {expected} orders, got {show(weekly.get(week))}"
+                for week in sorted(TIME_ZONE_WEEKLY_ORDERS.keys() | {w for w, n in weekly.items() if n})
+                for expected in [TIME_ZONE_WEEKLY_ORDERS.get(week, 0)]
+                if values_differ(expected, weekly.get(week))
             ]
         else:
             differences = [engine.failure]
