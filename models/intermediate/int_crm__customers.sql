@@ -8,6 +8,8 @@
 -#}
 {{ crm_retention.as_of_step() }}
 {%- set by_person = crm_retention.get_identity() == 'email' %}
+{#- get_customer_segment_columns, spelled out: dbt 1.10's unit tests do not find that macro here. -#}
+{%- set segment_columns = crm_retention.get_customers_columns() | selectattr('is_segment', 'defined') | map(attribute='name') | list %}
 
 with
 
@@ -52,7 +54,7 @@ customer_ids as (
         last_name,
         country,
         acquisition_channel,
-        {%- for name in crm_retention.get_customer_segment_columns() %}
+        {%- for name in segment_columns %}
         {{ name }},
         {%- endfor %}
         created_at,
@@ -68,7 +70,7 @@ customer_ids as (
         cast(null as {{ dbt.type_string() }}) as last_name,
         cast(null as {{ dbt.type_string() }}) as country,
         cast(null as {{ dbt.type_string() }}) as acquisition_channel,
-        {%- for name in crm_retention.get_customer_segment_columns() %}
+        {%- for name in segment_columns %}
         cast(null as {{ dbt.type_string() }}) as {{ name }},
         {%- endfor %}
         cast(null as {{ dbt.type_timestamp() }}) as created_at,
@@ -106,7 +108,7 @@ final as (
     select
         {{ 'person_id as customer_id' if by_person else 'customer_id' }},
         {%- for name in ['email', 'first_name', 'last_name', 'country', 'acquisition_channel']
-            + crm_retention.get_customer_segment_columns() + ['created_at', 'has_customer_record'] %}
+            + segment_columns + ['created_at', 'has_customer_record'] %}
         {{ name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ 'person_profiles' if by_person else 'customer_ids' }}
