@@ -46,6 +46,9 @@ from raw_schema import RAW_COLUMNS
 
 # The marts compared: every mart of this shop (no NPS source, no segments).
 COMPARED = [name for name in MART_KEYS if name != "crm__nps" and not name.endswith("_by_segment")]
+# What a normal run builds: every incremental model and everything the compared marts read (the
+# marts nothing here compares, such as survival and the raw-row outcomes, are left out).
+SELECTED = ["config.materialized:incremental", *(f"+{name}" for name in COMPARED)]
 SETTINGS = {"crm_incremental": True, "crm_incremental_lookback_days": 2, "crm_using_predictions": False}
 # The models an interrupted run may consist of (any subset, in dbt's order).
 INTERRUPTIBLE = ["base_crm__orders", "base_crm__customers", "stg_crm__order_changes", "int_crm__orders",
@@ -107,10 +110,11 @@ class DuckDBWarehouse(Warehouse):
     def dbt(self, args, vars, project=ROOT):
         return run_dbt([*args, "--vars", json.dumps(vars)], db_path=self.path / "crm.duckdb",
                        target_path=project / "target" if project != ROOT else self.path / "target",
-                       project_dir=project, check=False)
+                       project_dir=project, check=False, in_process=True)
 
     def table(self, name):
-        con = duckdb.connect(str(self.path / "crm.duckdb"), read_only=True)
+        # not read_only: dbt, run in this process, holds the file open read-write
+        con = duckdb.connect(str(self.path / "crm.duckdb"))
         try:
             cursor = con.execute(f"select * from main.{name}")
             names = [d[0] for d in cursor.description]
@@ -306,7 +310,7 @@ class Sequence:
     def refresh_elsewhere(self):
         # The same raw rows, fully refreshed into another schema by a host project: its progress
         # through the order log must not be taken for this schema's.
-        result = self.warehouse.dbt(["run", "--full-refresh"], self.settings, self.warehouse.host_elsewhere())
+        result = self.warehouse.dbt(["run", "--full-refresh", "-s", *SELECTED], self.settings, self.warehouse.host_elsewhere())
         assert result.returncode == 0, self.fail(f"full refresh elsewhere failed:\n{result.stdout[-3000:]}")
         return f"full refresh into the schema {ELSEWHERE}"
 
@@ -317,6 +321,8 @@ class Sequence:
 
     def run(self, args: list[str], settings: dict | None = None) -> subprocess.CompletedProcess:
         self.warehouse.write_raw(self.raw)
+        if args == ["run"]:
+            args = ["run", "-s", *SELECTED]
         return self.warehouse.dbt(args, settings or self.settings)
 
     def problems(self, period: str = "month") -> list[str]:
