@@ -22,6 +22,8 @@ PERIOD_METRICS = {
     "survival_rate": ("crm__retention", "survival_rate"),
     "customers_at_start": ("crm__retention", "customers_at_start"),
     "customers_at_end": ("crm__retention", "customers_at_end"),
+    "ordering_customers": ("crm__repeat_rate", "customers"),
+    "returning_customers": ("crm__repeat_rate", "returning_customers"),
     "repeat_customer_rate": ("crm__repeat_rate", "repeat_customer_rate"),
     "returning_customer_rate": ("crm__repeat_rate", "returning_customer_rate"),
     "purchase_frequency": ("crm__repeat_rate", "purchase_frequency"),
@@ -33,6 +35,9 @@ PERIOD_METRICS = {
     "churned_revenue": ("crm__revenue_retention", "churned_revenue"),
     "nps": ("crm__nps", "nps"),
 }
+# Compare a whole period with a whole one: null through the semantic layer for the current,
+# partial period (docs/bi.md).
+COMPLETE_PERIODS_ONLY = {"gross_revenue_retention", "net_revenue_retention", "revenue_churn_rate"}
 
 
 def same_number(actual: str, expected) -> bool:
@@ -82,6 +87,8 @@ def test_period_metrics_equal_the_marts(demo_build, tmp_path):
         period = day(row["metric_time__month"])
         for metric, (mart, column) in PERIOD_METRICS.items():
             expected = marts[mart][period][column]
+            if metric in COMPLETE_PERIODS_ONLY and not marts[mart][period]["is_complete_period"]:
+                expected = None
             assert same_number(row[metric], expected), (metric, period, row[metric], expected)
             checked += expected is not None
     # The first period has no customers at its start: its rates are null in both, not 0.
@@ -140,6 +147,19 @@ ROLLUP_METRICS = {
     "orders": ("crm__aov", "orders"),
     "revenue": ("crm__aov", "revenue"),
     "aov": ("crm__aov", "aov"),
+    "ordering_customers": ("crm__repeat_rate", "customers"),
+    "returning_customers": ("crm__repeat_rate", "returning_customers"),
+    "returning_customer_rate": ("crm__repeat_rate", "returning_customer_rate"),
+    "purchase_frequency": ("crm__repeat_rate", "purchase_frequency"),
+}
+# The rates that compare each customer within or across the periods: right at the crm_period
+# grain, null at a coarser one unless its bucket holds a single period (the first or the current).
+CRM_PERIOD_ONLY = {
+    "survival_rate": ("crm__retention", "survival_rate"),
+    "repeat_customer_rate": ("crm__repeat_rate", "repeat_customer_rate"),
+    "gross_revenue_retention": ("crm__revenue_retention", "gross_revenue_retention"),
+    "net_revenue_retention": ("crm__revenue_retention", "net_revenue_retention"),
+    "revenue_churn_rate": ("crm__revenue_retention", "revenue_churn_rate"),
 }
 
 
@@ -153,13 +173,75 @@ def test_stocks_and_rates_at_a_coarser_grain_equal_that_grain(demo_build, tmp_pa
     expected = expected_marts(read_demo_raw(), period=grain)
     rows = query_csv(demo_build, tmp_path, "--metrics", ",".join(ROLLUP_METRICS),
                      "--group-by", f"metric_time__{grain}", "--order", f"metric_time__{grain}")
-    marts = {mart: {row["period_start"]: row for row in expected[mart]} for mart in ("crm__retention", "crm__aov")}
+    marts = {mart: {row["period_start"]: row for row in expected[mart]}
+             for mart in ("crm__retention", "crm__aov", "crm__repeat_rate")}
     assert [day(row[f"metric_time__{grain}"]) for row in rows] == sorted(marts["crm__retention"])
     for row in rows:
         period = day(row[f"metric_time__{grain}"])
         for metric, (mart, column) in ROLLUP_METRICS.items():
             value = marts[mart][period][column]
             assert same_number(row[metric], value), (grain, metric, period, row[metric], value)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("grain", ["quarter", "year"])
+def test_crm_period_rates_are_null_at_a_coarser_grain_of_the_demo(demo_build, tmp_path, grain):
+    """Every quarter and year of the demo holds several months: those rates are null there, and
+    crm_periods counts the months (from the reference's monthly periods)."""
+    from mart_comparison import expected_marts, read_demo_raw
+
+    months: dict[date, int] = {}
+    for row in expected_marts(read_demo_raw(), period="month")["crm__retention"]:
+        months[period_start(row["period_start"], grain)] = months.get(period_start(row["period_start"], grain), 0) + 1
+    rows = query_csv(demo_build, tmp_path, "--metrics", ",".join(["crm_periods", *CRM_PERIOD_ONLY]),
+                     "--group-by", f"metric_time__{grain}")
+    assert {day(row[f"metric_time__{grain}"]): int(row["crm_periods"]) for row in rows} == months
+    assert min(months.values()) > 1
+    for row in rows:
+        assert all(row[metric] == "" for metric in CRM_PERIOD_ONLY), row
+
+
+@pytest.mark.slow
+def test_a_quarter_of_one_month_gives_that_quarters_rates(tmp_path):
+    """A monthly build whose first month (March) and current month (April, partial) are each the
+    only month of their quarter: there survival and repeat rate are the quarter's, equal to the
+    reference built with quarters from the same raw rows; revenue retention is null for the
+    partial one, and every quarter of three months gives null."""
+    import json
+
+    from demo_build import DemoBuild
+    from dbt_project_runner import source_vars, write_raw_tables
+    from mart_comparison import expected_marts, small_dataset
+
+    as_of = date(2025, 4, 10)
+    raw = small_dataset(5, start=date(2024, 3, 1), days=405)
+    project_root = tmp_path / "project"
+    project_root.mkdir()
+    (project_root / "dbt_project.yml").symlink_to(ROOT / "dbt_project.yml")
+    build_ = DemoBuild(db_path=tmp_path / "crm.duckdb", target_path=project_root / "target", output="",
+                       project_root=project_root)
+    write_raw_tables(build_.db_path, raw)
+    vars_ = {**source_vars(raw), "crm_using_semantic_layer": True, "crm_as_of_date": as_of.isoformat(),
+             "crm_using_predictions": False}
+    run_dbt(["run", "--vars", json.dumps(vars_)], db_path=build_.db_path, target_path=build_.target_path)
+    expected = expected_marts(raw, period="quarter", as_of=as_of)
+    by_quarter = {mart: {row["period_start"]: row for row in expected[mart]} for mart, _ in CRM_PERIOD_ONLY.values()}
+    rows = query_csv(build_, tmp_path, "--metrics", ",".join(["crm_periods", *CRM_PERIOD_ONLY]),
+                     "--group-by", "metric_time__quarter")
+    quarters = {day(row["metric_time__quarter"]): row for row in rows}
+    assert sorted(quarters) == sorted(by_quarter["crm__retention"])
+    first, current = date(2024, 1, 1), date(2025, 4, 1)
+    assert quarters[first]["crm_periods"] == "1" and quarters[current]["crm_periods"] == "1"
+    assert not by_quarter["crm__retention"][current]["is_complete_period"]
+    compared = 0
+    for quarter, row in quarters.items():
+        for metric, (mart, column) in CRM_PERIOD_ONLY.items():
+            wanted = by_quarter[mart][quarter][column]
+            if quarter not in (first, current) or (quarter == current and metric in COMPLETE_PERIODS_ONLY):
+                wanted = None
+            assert same_number(row[metric], wanted), (metric, quarter, row[metric], wanted)
+            compared += wanted is not None
+    assert compared >= 3  # repeat rate in both, survival in the current quarter
 
 
 @pytest.mark.slow
