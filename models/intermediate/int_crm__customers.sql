@@ -8,8 +8,10 @@
 -#}
 {{ crm_retention.as_of_step() }}
 {%- set by_person = crm_retention.get_identity() == 'email' %}
-{#- get_customer_segment_columns, spelled out: dbt 1.10's unit tests do not find that macro here. -#}
-{%- set segment_columns = crm_retention.get_customers_columns() | selectattr('is_segment', 'defined') | map(attribute='name') | list %}
+{#- `| list`: dbt 1.10 first renders a unit-tested model in a parse context where the package's
+    macros return Undefined, which iterates as empty but cannot be added to a list (as the
+    contract's column list below does). -#}
+{%- set segment_columns = crm_retention.get_customer_segment_columns() | list %}
 
 with
 
