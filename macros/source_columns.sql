@@ -208,10 +208,7 @@
             {% for part in raw_name %}
                 {% set found = present.get(part | lower) %}
                 {% if execute and present and not found %}
-                    {{ exceptions.raise_compiler_error(
-                        "Invalid value for var '" ~ var_name ~ "': key " ~ name ~ " lists '" ~ part ~ "', but the raw table "
-                        ~ relation ~ " has no such column. Its columns: " ~ (present.values() | map(attribute='name') | join(', ')) ~ "."
-                    ) }}
+                    {% do crm_retention.raise_mapped_column_missing(var_name, name, 'lists', part, relation, present) %}
                 {% endif %}
                 {% do parts.append({'sql': crm_retention.column_sql(found.name if found else part), 'type': found.type if found else 'text'}) %}
                 {% do read_from.update({part | lower: name}) %}
@@ -243,10 +240,7 @@
             {% do raw.update({name: crm_retention.column_sql(found.name)}) %}
             {% set data_type = found.type %}
         {% elif name in mapping %}
-            {{ exceptions.raise_compiler_error(
-                "Invalid value for var '" ~ var_name ~ "': key " ~ name ~ " maps to '" ~ raw_name ~ "', but the raw table "
-                ~ relation ~ " has no such column. Its columns: " ~ (present.values() | map(attribute='name') | join(', ')) ~ "."
-            ) }}
+            {% do crm_retention.raise_mapped_column_missing(var_name, name, 'maps to', raw_name, relation, present) %}
         {% elif spec.get('var') %}
             {{ exceptions.raise_compiler_error(
                 "The raw table " ~ relation ~ " has no column '" ~ raw_name ~ "', named in the var "
@@ -297,3 +291,12 @@
     {%- for spec in specs -%}{%- do pairs.append((spec.get('raw_name', spec['name']), 'raw_' ~ spec['name'])) -%}{%- endfor -%}
     {{ crm_retention.raw_values(pairs) }}
 {%- endmacro %}
+
+{#- The error for a column a *_columns var names (maps to, or lists as an amount part) that the
+    raw table lacks; present: the raw table's columns by lower-case name. -#}
+{% macro raise_mapped_column_missing(var_name, key, verb, column, relation, present) %}
+    {{ exceptions.raise_compiler_error(
+        "Invalid value for var '" ~ var_name ~ "': key " ~ key ~ " " ~ verb ~ " '" ~ column ~ "', but the raw table "
+        ~ relation ~ " has no such column. Its columns: " ~ (present.values() | map(attribute='name') | join(', ')) ~ "."
+    ) }}
+{% endmacro %}

@@ -64,6 +64,12 @@ CASES = {
         {"crm_orders_columns": {"ordered_at": "Order Date"}},
         ["Invalid value for var 'crm_orders_columns': key ordered_at maps to 'Order Date'", "has no such column"],
     ),
+    "amount_part_missing": (
+        {"src_orders": orders(10), "src_customers": customers()},
+        {"crm_orders_columns": {"amount": ["amount", "Add-on Total"]}},
+        ["Invalid value for var 'crm_orders_columns': key amount lists 'Add-on Total'", "has no such column",
+         "Its columns: "],
+    ),
     "customers_without_customer_id": (
         {"src_orders": orders(10), "src_customers": customers(("id",))}, {},
         ["has no column 'customer_id'", "crm_customers_columns"],
