@@ -14,7 +14,7 @@ from host_project import ENGINE, Host, unit_test_names
 
 # What each switch brings, by resource type (README "Vars", docs/definitions.md).
 SEMANTIC_MODELS = {"crm_retention", "crm_repeat_rate", "crm_aov", "crm_revenue_retention", "crm_nps",
-                   "crm_cohort_retention", "crm_customers", "crm_clv"}
+                   "crm_cohort_retention", "crm_customers", "crm_clv", "crm_customer_periods"}
 SAVED_QUERIES = {"crm_headline_kpis", "crm_customer_retention", "crm_revenue_movements", "crm_repeat_purchasing",
                  "crm_cohort_heatmap", "crm_rfm_segments", "crm_lifecycle"}
 SWITCHES = {
