@@ -57,15 +57,22 @@ class DemoBuild(Build):
         return result
 
 
-def build_demo(directory: Path) -> DemoBuild:
-    """`make demo` in a scratch folder: seed the demo data, then build every model and test."""
+def scratch_build(directory: Path) -> DemoBuild:
+    """An empty build in a scratch folder that is also a project root (so `mf` finds its
+    target): the DuckDB file beside it, dbt's target inside it."""
     project_root = directory / "project"
     project_root.mkdir(parents=True)
     (project_root / "dbt_project.yml").symlink_to(ROOT / "dbt_project.yml")
-    db_path = directory / "crm.duckdb"
-    target_path = project_root / "target"
+    return DemoBuild(db_path=directory / "crm.duckdb", target_path=project_root / "target", output="",
+                     project_root=project_root)
+
+
+def build_demo(directory: Path) -> DemoBuild:
+    """`make demo` in a scratch folder: seed the demo data, then build every model and test."""
+    demo = scratch_build(directory)
     vars_json = json.dumps(DEMO_VARS)
-    run_dbt(["seed", "--vars", vars_json], db_path=db_path, target_path=target_path)
-    result = run_dbt(["build", "--vars", vars_json, "--exclude", "resource_type:seed"], db_path=db_path,
-                     target_path=target_path)
-    return DemoBuild(db_path=db_path, target_path=target_path, output=result.stdout, project_root=project_root)
+    run_dbt(["seed", "--vars", vars_json], db_path=demo.db_path, target_path=demo.target_path)
+    result = run_dbt(["build", "--vars", vars_json, "--exclude", "resource_type:seed"], db_path=demo.db_path,
+                     target_path=demo.target_path)
+    demo.output = result.stdout
+    return demo

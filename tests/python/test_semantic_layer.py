@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from dbt_project_runner import ROOT, run_dbt
+from dbt_project_runner import run_dbt
 
 # metric -> (mart, column) it must equal at the period grain.
 PERIOD_METRICS = {
@@ -147,20 +147,13 @@ ROLLUP_METRICS = {
     "orders": ("crm__aov", "orders"),
     "revenue": ("crm__aov", "revenue"),
     "aov": ("crm__aov", "aov"),
-    "ordering_customers": ("crm__repeat_rate", "customers"),
-    "returning_customers": ("crm__repeat_rate", "returning_customers"),
-    "returning_customer_rate": ("crm__repeat_rate", "returning_customer_rate"),
-    "purchase_frequency": ("crm__repeat_rate", "purchase_frequency"),
+    **{metric: PERIOD_METRICS[metric]
+       for metric in ("ordering_customers", "returning_customers", "returning_customer_rate", "purchase_frequency")},
 }
 # The rates that compare each customer within or across the periods: right at the crm_period
 # grain, null at a coarser one unless its bucket holds a single period (the first or the current).
-CRM_PERIOD_ONLY = {
-    "survival_rate": ("crm__retention", "survival_rate"),
-    "repeat_customer_rate": ("crm__repeat_rate", "repeat_customer_rate"),
-    "gross_revenue_retention": ("crm__revenue_retention", "gross_revenue_retention"),
-    "net_revenue_retention": ("crm__revenue_retention", "net_revenue_retention"),
-    "revenue_churn_rate": ("crm__revenue_retention", "revenue_churn_rate"),
-}
+CRM_PERIOD_ONLY = {metric: PERIOD_METRICS[metric] for metric in (
+    "survival_rate", "repeat_customer_rate", "gross_revenue_retention", "net_revenue_retention", "revenue_churn_rate")}
 
 
 @pytest.mark.slow
@@ -188,11 +181,12 @@ def test_stocks_and_rates_at_a_coarser_grain_equal_that_grain(demo_build, tmp_pa
 def test_crm_period_rates_are_null_at_a_coarser_grain_of_the_demo(demo_build, tmp_path, grain):
     """Every quarter and year of the demo holds several months: those rates are null there, and
     crm_periods counts the months (from the reference's monthly periods)."""
+    from collections import Counter
+
     from mart_comparison import expected_marts, read_demo_raw
 
-    months: dict[date, int] = {}
-    for row in expected_marts(read_demo_raw(), period="month")["crm__retention"]:
-        months[period_start(row["period_start"], grain)] = months.get(period_start(row["period_start"], grain), 0) + 1
+    months = Counter(period_start(row["period_start"], grain)
+                     for row in expected_marts(read_demo_raw(), period="month")["crm__retention"])
     rows = query_csv(demo_build, tmp_path, "--metrics", ",".join(["crm_periods", *CRM_PERIOD_ONLY]),
                      "--group-by", f"metric_time__{grain}")
     assert {day(row[f"metric_time__{grain}"]): int(row["crm_periods"]) for row in rows} == months
@@ -209,17 +203,13 @@ def test_a_quarter_of_one_month_gives_that_quarters_rates(tmp_path):
     partial one, and every quarter of three months gives null."""
     import json
 
-    from demo_build import DemoBuild
+    from demo_build import scratch_build
     from dbt_project_runner import source_vars, write_raw_tables
     from mart_comparison import expected_marts, small_dataset
 
     as_of = date(2025, 4, 10)
     raw = small_dataset(5, start=date(2024, 3, 1), days=405)
-    project_root = tmp_path / "project"
-    project_root.mkdir()
-    (project_root / "dbt_project.yml").symlink_to(ROOT / "dbt_project.yml")
-    build_ = DemoBuild(db_path=tmp_path / "crm.duckdb", target_path=project_root / "target", output="",
-                       project_root=project_root)
+    build_ = scratch_build(tmp_path)
     write_raw_tables(build_.db_path, raw)
     vars_ = {**source_vars(raw), "crm_using_semantic_layer": True, "crm_as_of_date": as_of.isoformat(),
              "crm_using_predictions": False}
