@@ -11,8 +11,10 @@
     events (starts and churns) aggregated per period and accumulated, never from a customer x day
     grid: customers_at_start is the running total of earlier periods' net change, so
     E = S + N + R - C holds by construction and is tested independently.
+    At the crm_period grain over int_crm__period_spine, or at `period` over `spine` (a relation or
+    CTE of period_spine(period)) for crm__period_rollups.
 -#}
-{% macro retention_by_period(segmented=false) %}
+{% macro retention_by_period(segmented=false, period=none, spine=none) %}
 {%- set key = crm_retention.segment_key(segmented) -%}
 {%- set bigint = dbt.type_bigint() -%}
 
@@ -20,7 +22,7 @@ with
 
 spine as (
 
-    select * from {{ ref('int_crm__period_spine') }}
+    select * from {{ spine or ref('int_crm__period_spine') }}
 
 ),
 
@@ -67,11 +69,11 @@ starts as (
 
     select
         {{ key }}
-        {{ crm_retention.period_start('spell_started_on') }} as period_start,
+        {{ crm_retention.period_start('spell_started_on', period) }} as period_start,
         sum(case when spell_number = 1 then 1 else 0 end) as new_customers,
         sum(case when spell_number > 1 then 1 else 0 end) as reactivated_customers
     from {{ 'segment_spells' if segmented else 'spells' }}
-    group by {{ key }} {{ crm_retention.period_start('spell_started_on') }}
+    group by {{ key }} {{ crm_retention.period_start('spell_started_on', period) }}
 
 ),
 
@@ -83,7 +85,7 @@ churns as (
         count(*) as churned_customers
     from {{ 'segment_spells as spells' if segmented else 'spells' }}
     inner join spine
-        on {{ crm_retention.period_start('spells.spell_ends_on') }} = spine.period_start
+        on {{ crm_retention.period_start('spells.spell_ends_on', period) }} = spine.period_start
     where spells.spell_ends_on <= spine.as_of_date
     group by {{ crm_retention.segment_key(segmented, 'spells') }} spine.period_start
 
@@ -100,7 +102,7 @@ churned_from_start as (
         spells.customer_id
     from {{ 'segment_spells as spells' if segmented else 'spells' }}
     inner join spine
-        on {{ crm_retention.period_start('spells.spell_ends_on') }} = spine.period_start
+        on {{ crm_retention.period_start('spells.spell_ends_on', period) }} = spine.period_start
     where
         spells.spell_ends_on <= spine.as_of_date
         and spells.spell_started_on < spine.period_start

@@ -15,29 +15,10 @@ orders as (
 
 ),
 
-periods as (
-
-    select
-        customer_id,
-        period_start,
-        count(*) as orders,
-        sum(net_revenue) as net_revenue
-    from orders
-    group by customer_id, period_start
-
-),
-
+-- At the crm_period grain; crm__period_rollups builds the same rows at coarser grains.
 final as (
 
-    select
-        customer_id,
-        period_start,
-        orders,
-        net_revenue,
-        lag(period_start) over (partition by customer_id order by period_start) as previous_period_start,
-        lag(net_revenue) over (partition by customer_id order by period_start) as previous_period_revenue,
-        lead(period_start) over (partition by customer_id order by period_start) as next_period_start
-    from periods
+    {{ crm_retention.customer_periods('orders') }}
 
 )
 

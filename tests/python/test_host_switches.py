@@ -14,7 +14,8 @@ from host_project import ENGINE, Host, unit_test_names
 
 # What each switch brings, by resource type (README "Vars", docs/definitions.md).
 SEMANTIC_MODELS = {"crm_retention", "crm_repeat_rate", "crm_aov", "crm_revenue_retention", "crm_nps",
-                   "crm_cohort_retention", "crm_customers", "crm_clv", "crm_customer_periods"}
+                   "crm_cohort_retention", "crm_customers", "crm_clv", "crm_customer_periods",
+                   "crm_period_rollups"}
 SAVED_QUERIES = {"crm_headline_kpis", "crm_customer_retention", "crm_revenue_movements", "crm_repeat_purchasing",
                  "crm_cohort_heatmap", "crm_rfm_segments", "crm_lifecycle"}
 SWITCHES = {
@@ -24,7 +25,7 @@ SWITCHES = {
                   "crm__clv_backtest_tracking"},
     },
     "crm_using_semantic_layer": {
-        "model": {"crm__time_spine"}, "semantic_model": SEMANTIC_MODELS, "saved_query": SAVED_QUERIES,
+        "model": {"crm__time_spine", "crm__period_rollups"}, "semantic_model": SEMANTIC_MODELS, "saved_query": SAVED_QUERIES,
     },
     "crm_using_nps": {
         "model": {"base_crm__nps_responses", "stg_crm__nps_responses", "int_crm__customer_latest_nps", "crm__nps"},

@@ -57,6 +57,16 @@ def day(text: str) -> date:
     return date.fromisoformat(text[:10])
 
 
+def without_marker_period(rows: list[dict], time_column: str, last_period: date) -> list[dict]:
+    """The rows up to the as-of period. A query at the crm_period grain of the figures read from
+    crm__period_rollups also holds the period after it, with every metric null: the current
+    quarter or year counts its end there (docs/bi.md)."""
+    later = [row for row in rows if day(row[time_column]) > last_period]
+    assert len(later) <= 1 and all(value == "" for key, value in (later[0] if later else {}).items()
+                                   if key != time_column), later
+    return [row for row in rows if day(row[time_column]) <= last_period]
+
+
 @pytest.mark.slow
 def test_validate_configs_passes_against_the_warehouse(demo_build):
     result = demo_build.mf("validate-configs")
@@ -81,6 +91,7 @@ def test_period_metrics_equal_the_marts(demo_build, tmp_path):
                      "--group-by", "metric_time__month", "--order", "metric_time__month")
     marts = {mart: {row["period_start"]: row for row in demo_build.table(mart)}
              for mart in {mart for mart, _ in PERIOD_METRICS.values()}}
+    rows = without_marker_period(rows, "metric_time__month", max(marts["crm__retention"]))
     assert [day(row["metric_time__month"]) for row in rows] == sorted(marts["crm__retention"])
     checked = 0
     for row in rows:
@@ -134,8 +145,9 @@ def test_clv_by_rfm_segment_equals_the_customers(demo_build, tmp_path):
         assert same_number(row["average_predicted_clv"], predicted / predicted_customers)
 
 
-# metric -> (mart, column) of the reference built at that grain: the metrics that are right at any
-# grain (stocks semi-additive, flows summed, rates from stocks and flows).
+# metric -> (mart, column) of the reference built at that grain: every stock and rate metric (stocks
+# semi-additive, flows summed, rates from stocks and flows, and the rates that compare each
+# customer within or across the periods read from crm__period_rollups).
 ROLLUP_METRICS = {
     "customers_at_start": ("crm__retention", "customers_at_start"),
     "customers_at_end": ("crm__retention", "customers_at_end"),
@@ -150,10 +162,26 @@ ROLLUP_METRICS = {
     **{metric: PERIOD_METRICS[metric]
        for metric in ("ordering_customers", "returning_customers", "returning_customer_rate", "purchase_frequency")},
 }
-# The rates that compare each customer within or across the periods: right at the crm_period
-# grain, null at a coarser one unless its bucket holds a single period (the first or the current).
-CRM_PERIOD_ONLY = {metric: PERIOD_METRICS[metric] for metric in (
-    "survival_rate", "repeat_customer_rate", "gross_revenue_retention", "net_revenue_retention", "revenue_churn_rate")}
+# The figures that compare each customer within or across the periods (crm__period_rollups).
+CUSTOMER_FIGURES = {
+    "retained_customers": ("crm__retention", "retained_customers"),
+    "survival_rate": ("crm__retention", "survival_rate"),
+    "repeat_customers": ("crm__repeat_rate", "repeat_customers"),
+    "repeat_customer_rate": ("crm__repeat_rate", "repeat_customer_rate"),
+    **{metric: ("crm__revenue_retention", metric) for metric in (
+        "starting_revenue", "new_revenue", "reactivated_revenue", "expansion_revenue", "contraction_revenue",
+        "churned_revenue", "gross_revenue_retention", "net_revenue_retention", "revenue_churn_rate")},
+}
+ROLLUP_METRICS.update(CUSTOMER_FIGURES)
+
+
+def expected_at_grain(row: dict, metric: str, mart: str, column: str, reference: dict):
+    """The reference's figure for the metric in a period of its grain (null for revenue retention
+    in the current, partial period, as at the crm_period grain)."""
+    period = reference[mart][row]
+    if metric in COMPLETE_PERIODS_ONLY and not period["is_complete_period"]:
+        return None
+    return period[column]
 
 
 @pytest.mark.slow
@@ -166,72 +194,103 @@ def test_stocks_and_rates_at_a_coarser_grain_equal_that_grain(demo_build, tmp_pa
     expected = expected_marts(read_demo_raw(), period=grain)
     rows = query_csv(demo_build, tmp_path, "--metrics", ",".join(ROLLUP_METRICS),
                      "--group-by", f"metric_time__{grain}", "--order", f"metric_time__{grain}")
-    marts = {mart: {row["period_start"]: row for row in expected[mart]}
-             for mart in ("crm__retention", "crm__aov", "crm__repeat_rate")}
-    assert [day(row[f"metric_time__{grain}"]) for row in rows] == sorted(marts["crm__retention"])
+    reference = {mart: {row["period_start"]: row for row in expected[mart]}
+                 for mart in ("crm__retention", "crm__aov", "crm__repeat_rate", "crm__revenue_retention")}
+    rows = without_marker_period(rows, f"metric_time__{grain}", max(reference["crm__retention"]))
+    assert [day(row[f"metric_time__{grain}"]) for row in rows] == sorted(reference["crm__retention"])
+    compared = 0
     for row in rows:
         period = day(row[f"metric_time__{grain}"])
         for metric, (mart, column) in ROLLUP_METRICS.items():
-            value = marts[mart][period][column]
+            value = expected_at_grain(period, metric, mart, column, reference)
             assert same_number(row[metric], value), (grain, metric, period, row[metric], value)
+            compared += value is not None
+    assert compared > len(rows) * (len(ROLLUP_METRICS) - 4)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("grain", ["quarter", "year"])
-def test_crm_period_rates_are_null_at_a_coarser_grain_of_the_demo(demo_build, tmp_path, grain):
-    """Every quarter and year of the demo holds several months: those rates are null there, and
-    crm_periods counts the months (from the reference's monthly periods)."""
+def test_a_coarser_time_bucket_counts_its_periods(demo_build, tmp_path, grain):
+    """crm_periods counts the demo's months in each quarter or year (from the reference's monthly
+    periods), and the bucket holds one crm__period_rollups row of its own grain, whose figures it
+    shows (crm_bucket_grain 3 for a quarter, 4 for a year)."""
     from collections import Counter
 
     from mart_comparison import expected_marts, read_demo_raw
 
     months = Counter(period_start(row["period_start"], grain)
                      for row in expected_marts(read_demo_raw(), period="month")["crm__retention"])
-    rows = query_csv(demo_build, tmp_path, "--metrics", ",".join(["crm_periods", *CRM_PERIOD_ONLY]),
-                     "--group-by", f"metric_time__{grain}")
+    rows = without_marker_period(query_csv(
+        demo_build, tmp_path, "--metrics", f"crm_periods,{grain}_rollup_periods,crm_bucket_grain",
+        "--group-by", f"metric_time__{grain}"), f"metric_time__{grain}", max(months))
     assert {day(row[f"metric_time__{grain}"]): int(row["crm_periods"]) for row in rows} == months
     assert min(months.values()) > 1
-    for row in rows:
-        assert all(row[metric] == "" for metric in CRM_PERIOD_ONLY), row
+    assert {row[f"{grain}_rollup_periods"] for row in rows} == {"1"}
+    assert {row["crm_bucket_grain"] for row in rows} == {"3" if grain == "quarter" else "4"}
+
+
+AS_OF = date(2025, 4, 10)  # a Thursday: April holds one week start (the 7th), March 31 is a Monday
+
+
+def small_build(tmp_path, period: str):
+    """A build of a small data set from March 2024 to AS_OF at the crm_period grain `period`,
+    and the reference's marts for it."""
+    import json
+
+    from demo_build import scratch_build
+    from dbt_project_runner import source_vars, write_raw_tables
+    from mart_comparison import small_dataset
+
+    raw = small_dataset(5, start=date(2024, 3, 1), days=405)
+    build_ = scratch_build(tmp_path)
+    write_raw_tables(build_.db_path, raw)
+    vars_ = {**source_vars(raw), "crm_using_semantic_layer": True, "crm_as_of_date": AS_OF.isoformat(),
+             "crm_using_predictions": False, "crm_period": period}
+    run_dbt(["run", "--vars", json.dumps(vars_)], db_path=build_.db_path, target_path=build_.target_path)
+    return build_, raw
+
+
+def assert_figures_of_the_grain(build_, raw, tmp_path, grain: str) -> dict[date, dict]:
+    """Every period of `grain` gives the rates of the reference built with that grain's periods from
+    the same raw rows (revenue retention null for the partial period); the rows by period."""
+    from mart_comparison import expected_marts
+
+    expected = expected_marts(raw, period=grain, as_of=AS_OF)
+    reference = {mart: {row["period_start"]: row for row in expected[mart]} for mart, _ in CUSTOMER_FIGURES.values()}
+    rows = without_marker_period(query_csv(
+        build_, tmp_path, "--metrics", ",".join(["crm_periods", *CUSTOMER_FIGURES]), "--group-by",
+        f"metric_time__{grain}"), f"metric_time__{grain}", max(reference["crm__retention"]))
+    periods = {day(row[f"metric_time__{grain}"]): row for row in rows}
+    assert set(periods) == set(reference["crm__retention"])
+    compared = 0
+    for period, row in periods.items():
+        for metric, (mart, column) in CUSTOMER_FIGURES.items():
+            wanted = expected_at_grain(period, metric, mart, column, reference)
+            assert same_number(row[metric], wanted), (grain, metric, period, row[metric], wanted)
+            compared += wanted is not None
+    assert compared >= 3 * len(CUSTOMER_FIGURES)  # every figure in three complete periods at least
+    return periods
 
 
 @pytest.mark.slow
 def test_a_quarter_of_one_month_gives_that_quarters_rates(tmp_path):
     """A monthly build whose first month (March) and current month (April, partial) are each the
-    only month of their quarter: there survival and repeat rate are the quarter's, equal to the
-    reference built with quarters from the same raw rows; revenue retention is null for the
-    partial one, and every quarter of three months gives null."""
-    import json
+    only month of their quarter: every quarter's survival, repeat and revenue retention rates are
+    the reference's quarterly ones, whether the quarter holds one month or three."""
+    build_, raw = small_build(tmp_path, "month")
+    quarters = assert_figures_of_the_grain(build_, raw, tmp_path, "quarter")
+    assert quarters[date(2024, 1, 1)]["crm_periods"] == "1" and quarters[date(2025, 4, 1)]["crm_periods"] == "1"
 
-    from demo_build import scratch_build
-    from dbt_project_runner import source_vars, write_raw_tables
-    from mart_comparison import expected_marts, small_dataset
 
-    as_of = date(2025, 4, 10)
-    raw = small_dataset(5, start=date(2024, 3, 1), days=405)
-    build_ = scratch_build(tmp_path)
-    write_raw_tables(build_.db_path, raw)
-    vars_ = {**source_vars(raw), "crm_using_semantic_layer": True, "crm_as_of_date": as_of.isoformat(),
-             "crm_using_predictions": False}
-    run_dbt(["run", "--vars", json.dumps(vars_)], db_path=build_.db_path, target_path=build_.target_path)
-    expected = expected_marts(raw, period="quarter", as_of=as_of)
-    by_quarter = {mart: {row["period_start"]: row for row in expected[mart]} for mart, _ in CRM_PERIOD_ONLY.values()}
-    rows = query_csv(build_, tmp_path, "--metrics", ",".join(["crm_periods", *CRM_PERIOD_ONLY]),
-                     "--group-by", "metric_time__quarter")
-    quarters = {day(row["metric_time__quarter"]): row for row in rows}
-    assert sorted(quarters) == sorted(by_quarter["crm__retention"])
-    first, current = date(2024, 1, 1), date(2025, 4, 1)
-    assert quarters[first]["crm_periods"] == "1" and quarters[current]["crm_periods"] == "1"
-    assert not by_quarter["crm__retention"][current]["is_complete_period"]
-    compared = 0
-    for quarter, row in quarters.items():
-        for metric, (mart, column) in CRM_PERIOD_ONLY.items():
-            wanted = by_quarter[mart][quarter][column]
-            if quarter not in (first, current) or (quarter == current and metric in COMPLETE_PERIODS_ONLY):
-                wanted = None
-            assert same_number(row[metric], wanted), (metric, quarter, row[metric], wanted)
-            compared += wanted is not None
-    assert compared >= 3  # repeat rate in both, survival in the current quarter
+@pytest.mark.slow
+def test_a_daily_build_gives_each_weeks_and_months_figures(tmp_path):
+    """Weeks straddle months: in a daily build, April's bucket holds one week's row (the 7th) and
+    April's, and must show April's figures; the week from March 31 holds April's row and must show
+    the week's. Both grains equal the reference built with weeks and months as its periods."""
+    build_, raw = small_build(tmp_path, "day")
+    months = assert_figures_of_the_grain(build_, raw, tmp_path, "month")
+    weeks = assert_figures_of_the_grain(build_, raw, tmp_path, "week")
+    assert months[date(2025, 4, 1)]["crm_periods"] == "10" and weeks[date(2025, 3, 31)]["crm_periods"] == "7"
 
 
 @pytest.mark.slow
