@@ -158,7 +158,8 @@ class PostgresWarehouse(Warehouse):
         vars = {**vars, "crm_schema": f"{self.schema}_raw"}
         return run_dbt([*args, "--vars", json.dumps(vars)], db_path=self.path / "unused.duckdb",
                        target_path=project / "target" if project != ROOT else self.path / "target",
-                       project_dir=project, check=False, env={"CRM_TARGET": "postgres", "CRM_PG_SCHEMA": self.schema})
+                       project_dir=project, check=False, env={"CRM_TARGET": "postgres", "CRM_PG_SCHEMA": self.schema},
+                       in_process=True)
 
     def table(self, name):
         con = self._connect()
