@@ -175,13 +175,13 @@ CUSTOMER_FIGURES = {
 ROLLUP_METRICS.update(CUSTOMER_FIGURES)
 
 
-def expected_at_grain(row: dict, metric: str, mart: str, column: str, reference: dict):
+def expected_at_grain(period: date, metric: str, mart: str, column: str, reference: dict):
     """The reference's figure for the metric in a period of its grain (null for revenue retention
     in the current, partial period, as at the crm_period grain)."""
-    period = reference[mart][row]
-    if metric in COMPLETE_PERIODS_ONLY and not period["is_complete_period"]:
+    row = reference[mart][period]
+    if metric in COMPLETE_PERIODS_ONLY and not row["is_complete_period"]:
         return None
-    return period[column]
+    return row[column]
 
 
 @pytest.mark.slow
